@@ -1,0 +1,284 @@
+#include "conf.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/un.h>
+
+#include "addr.h"
+#include "err.h"
+#include "log.h"
+
+enum key_type {
+	K_STR,     /* char *, non-empty */
+	K_SIZE,    /* uint64_t bytes with K/M/G/T suffix */
+	K_UINT,    /* unsigned within [min, max] */
+	K_OCTAL,   /* unsigned file mode */
+	K_LOGLEVEL,
+	K_LIST_HOSTPORT, /* ADDR:PORT list */
+	K_LIST_BACKEND,  /* unix:/path or http:ADDR:PORT list */
+};
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	uint64_t min, max;
+};
+
+#define OFF(field) offsetof(struct ddns_conf, field)
+
+static const struct key keys[] = {
+	{"store", "path", K_STR, OFF(store_path), 0, 0},
+	{"store", "map_size", K_SIZE, OFF(map_size), 1 << 20, 1ULL << 40},
+	{"updater", "listen", K_LIST_HOSTPORT, OFF(updater_listen), 0, 0},
+	{"updater", "max_connections", K_UINT, OFF(updater_max_connections), 1, 100000},
+	{"updater", "timeout", K_UINT, OFF(updater_timeout), 1, 3600},
+	{"backend", "listen", K_LIST_BACKEND, OFF(backend_listen), 0, 0},
+	{"backend", "socket_mode", K_OCTAL, OFF(backend_socket_mode), 0, 0777},
+	{"backend", "max_connections", K_UINT, OFF(backend_max_connections), 1, 100000},
+	{"pdns", "control_socket", K_STR, OFF(pdns_control_socket), 0, 0},
+	{"pdns", "purge_timeout_ms", K_UINT, OFF(pdns_purge_timeout_ms), 1, 60000},
+	{"log", "level", K_LOGLEVEL, OFF(log_level), 0, 0},
+};
+
+struct parse_state {
+	struct ddns_conf *conf;
+	char err[256]; /* first error, without file and line */
+};
+
+__attribute__((format(printf, 2, 3)))
+static void set_err(struct parse_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (st->err[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof st->err, fmt, ap);
+	va_end(ap);
+}
+
+static bool valid_backend_listen(const char *v)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (strncmp(v, "unix:", 5) == 0)
+		return v[5] != '\0' && strlen(v + 5) < sizeof(((struct sockaddr_un *)0)->sun_path);
+	if (strncmp(v, "http:", 5) == 0)
+		return ddns_hostport_parse(v + 5, &ss, &len) == 0;
+	return false;
+}
+
+/* Split a list value on blanks and commas, appending each item. */
+static int set_list(struct ddns_conf_list *l, const char *value,
+		    enum key_type type)
+{
+	const char *p = value;
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	while (*p) {
+		size_t n = strcspn(p, " \t,");
+		if (n > 0) {
+			char *item;
+			if (l->n >= DDNS_CONF_LIST_MAX)
+				return DDNS_ETOOBIG;
+			if (!(item = strndup(p, n)))
+				return DDNS_ENOMEM;
+			l->v[l->n++] = item;
+			if (type == K_LIST_HOSTPORT
+				    ? ddns_hostport_parse(item, &ss, &len) != 0
+				    : !valid_backend_listen(item))
+				return DDNS_EINVAL;
+		}
+		p += n;
+		p += strspn(p, " \t,");
+	}
+	return 0;
+}
+
+static int set_value(struct ddns_conf *c, const struct key *k,
+		     const char *value)
+{
+	void *field = (char *)c + k->offset;
+	uint64_t u;
+	char *end;
+	int lvl;
+
+	switch (k->type) {
+	case K_STR:
+		if (value[0] == '\0')
+			return DDNS_EINVAL;
+		free(*(char **)field);
+		return (*(char **)field = strdup(value)) ? 0 : DDNS_ENOMEM;
+	case K_SIZE:
+		if (ddns_parse_size(value, &u) != 0 || u < k->min || u > k->max)
+			return DDNS_EINVAL;
+		*(uint64_t *)field = u;
+		return 0;
+	case K_UINT:
+		if (ddns_parse_uint(value, k->min, k->max, &u) != 0)
+			return DDNS_EINVAL;
+		*(unsigned *)field = (unsigned)u;
+		return 0;
+	case K_OCTAL:
+		errno = 0;
+		u = strtoull(value, &end, 8);
+		if (errno || end == value || *end || u > k->max || value[0] == '-')
+			return DDNS_EINVAL;
+		*(unsigned *)field = (unsigned)u;
+		return 0;
+	case K_LOGLEVEL:
+		if ((lvl = ddns_log_level_parse(value)) < 0)
+			return DDNS_EINVAL;
+		*(int *)field = lvl;
+		return 0;
+	case K_LIST_HOSTPORT:
+	case K_LIST_BACKEND:
+		return set_list(field, value, k->type);
+	}
+	return DDNS_EINVAL;
+}
+
+static const char *hint(const struct key *k)
+{
+	switch (k->type) {
+	case K_SIZE: return " (a size such as 1G, 512M)";
+	case K_UINT: return " (a whole number in range)";
+	case K_OCTAL: return " (an octal mode such as 0660)";
+	case K_LOGLEVEL: return " (error, warning, info or debug)";
+	case K_LIST_HOSTPORT: return " (ADDR:PORT, IPv6 as [::1]:PORT)";
+	case K_LIST_BACKEND: return " (unix:/path or http:ADDR:PORT)";
+	default: return "";
+	}
+}
+
+static int handler(void *user, const char *section, const char *name,
+		   const char *value)
+{
+	struct parse_state *st = user;
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const struct key *k = &keys[i];
+		if (strcmp(section, k->section) != 0 || strcmp(name, k->name) != 0)
+			continue;
+		int rc = set_value(st->conf, k, value);
+		if (rc == DDNS_ETOOBIG)
+			set_err(st, "[%s] %s: too many entries", section, name);
+		else if (rc != 0)
+			set_err(st, "[%s] %s: bad value \"%s\"", section, name, value);
+		if (rc == DDNS_EINVAL && strlen(st->err) + 40 < sizeof st->err)
+			strncat(st->err, hint(k), sizeof st->err - strlen(st->err) - 1);
+		return rc == 0;
+	}
+	set_err(st, "unknown key \"%s\" in section [%s]", name, section);
+	return 0;
+}
+
+static void set_defaults(struct ddns_conf *c)
+{
+	c->map_size = 1ULL << 30;
+	c->updater_max_connections = 1024;
+	c->updater_timeout = 10;
+	c->backend_socket_mode = 0660;
+	c->backend_max_connections = 256;
+	c->pdns_purge_timeout_ms = 1000;
+	c->log_level = DDNS_LOG_INFO;
+}
+
+int ddns_conf_load(const char *file, struct ddns_conf **out, char *err,
+		   size_t errlen)
+{
+	struct parse_state st = {0};
+	int line, rc = DDNS_EINVAL;
+
+	if (!(st.conf = calloc(1, sizeof *st.conf)) ||
+	    !(st.conf->file = strdup(file))) {
+		snprintf(err, errlen, "%s: out of memory", file);
+		rc = DDNS_ENOMEM;
+		goto fail;
+	}
+	set_defaults(st.conf);
+	line = ini_parse(file, handler, &st);
+	if (line == -1) {
+		snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
+		rc = DDNS_EIO;
+		goto fail;
+	}
+	if (line != 0) {
+		snprintf(err, errlen, "%s:%d: %s", file, line,
+			 st.err[0] ? st.err : "syntax error (expected [section] or key = value)");
+		goto fail;
+	}
+	if (!st.conf->store_path) {
+		snprintf(err, errlen, "%s: [store] path is required", file);
+		goto fail;
+	}
+	*out = st.conf;
+	return 0;
+fail:
+	ddns_conf_free(st.conf);
+	return rc;
+}
+
+void ddns_conf_free(struct ddns_conf *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < c->updater_listen.n; i++)
+		free(c->updater_listen.v[i]);
+	for (unsigned i = 0; i < c->backend_listen.n; i++)
+		free(c->backend_listen.v[i]);
+	free(c->file);
+	free(c->store_path);
+	free(c->pdns_control_socket);
+	free(c);
+}
+
+int ddns_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return DDNS_EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return DDNS_EINVAL;
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return DDNS_EINVAL;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v < min || v > max)
+		return DDNS_EINVAL;
+	*out = v;
+	return 0;
+}
+
+int ddns_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	char num[32];
+	size_t n = strlen(s);
+	unsigned shift = 0;
+	uint64_t v;
+
+	if (n == 0 || n >= sizeof num)
+		return DDNS_EINVAL;
+	memcpy(num, s, n + 1);
+	const char *u = strchr(units, num[n - 1] & ~0x20);
+	if (num[n - 1] != '\0' && u && *u) {
+		shift = 10 * (unsigned)(u - units + 1);
+		num[n - 1] = '\0';
+	}
+	if (ddns_parse_uint(num, 0, UINT64_MAX >> shift, &v) != 0)
+		return DDNS_EINVAL;
+	*out = v << shift;
+	return 0;
+}

@@ -1,0 +1,64 @@
+/*
+ * conf.h -- the one INI file read by ddns-updater, ddns-backend and ddnsctl.
+ *
+ * Every key is listed in one table in conf.c with its type and range.  An
+ * unknown section or key, a bad value or a missing required key is an error
+ * naming the file and line.  All three programs accept the whole file, so
+ * one file can serve them all.
+ */
+#ifndef DDNS_CONF_H
+#define DDNS_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DDNS_CONF_LIST_MAX 16 /* entries of a list-valued key */
+
+struct ddns_conf_list {
+	unsigned n;
+	char *v[DDNS_CONF_LIST_MAX]; /* owned */
+};
+
+struct ddns_conf {
+	char *file; /* path the config was read from; owned */
+
+	/* [store] */
+	char *store_path;     /* LMDB directory; required */
+	uint64_t map_size;    /* bytes; default 1 GiB */
+
+	/* [updater] */
+	struct ddns_conf_list updater_listen; /* "ADDR:PORT", "[v6]:PORT" */
+	unsigned updater_max_connections;     /* default 1024 */
+	unsigned updater_timeout;             /* seconds, default 10 */
+
+	/* [backend] */
+	struct ddns_conf_list backend_listen; /* "unix:/path", "http:ADDR:PORT" */
+	unsigned backend_socket_mode;         /* octal, default 0660 */
+	unsigned backend_max_connections;     /* default 256 */
+
+	/* [pdns] */
+	char *pdns_control_socket; /* NULL: no cache purges */
+	unsigned pdns_purge_timeout_ms; /* default 1000 */
+
+	/* [log] */
+	int log_level; /* DDNS_LOG_*; default info */
+};
+
+/*
+ * Read FILE into a new ddns_conf (*OUT, freed with ddns_conf_free).  On
+ * failure return DDNS_EINVAL (or ENOMEM / EIO) and write a one-line message
+ * "FILE:LINE: what is wrong" into ERR.
+ */
+int ddns_conf_load(const char *file, struct ddns_conf **out, char *err,
+		   size_t errlen);
+
+void ddns_conf_free(struct ddns_conf *c);
+
+/* Parse sizes such as "1048576", "512M", "2G" into bytes.  0 or EINVAL. */
+int ddns_parse_size(const char *s, uint64_t *out);
+
+/* Range-checked unsigned decimal parse of the whole string.  0 or EINVAL. */
+int ddns_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * store.h -- the LMDB store shared by every ddns program (layout in
+ * schema/lmdb-v1.md).
+ *
+ * One environment (a directory), several named databases.  ddns-updater and
+ * ddnsctl write; ddns-backend only reads.  LMDB admits one writer at a time
+ * across processes: keep write transactions short and never hold one across
+ * network I/O.
+ *
+ * Ownership: every record is copied out into the caller's struct; nothing
+ * returned points into LMDB memory, so records outlive their transaction.
+ */
+#ifndef DDNS_STORE_H
+#define DDNS_STORE_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "names.h"
+#include "secret.h"
+
+#define DDNS_SCHEMA_VERSION 1
+#define DDNS_ZONE_NS_MAX 8
+#define DDNS_DEFAULT_TTL 60
+
+typedef struct ddns_store ddns_store;
+typedef struct ddns_txn ddns_txn;
+
+enum ddns_store_flags {
+	DDNS_STORE_RDONLY = 1 << 0, /* reader (ddns-backend) */
+	DDNS_STORE_CREATE = 1 << 1, /* create directory + v1 store if absent */
+};
+
+/*
+ * Open the store in directory DIR.  MAP_SIZE is the LMDB map size in bytes
+ * (0: keep the store's own, or 1 GiB for a new one); a larger value than
+ * the store's grows it.  A store of another schema version is refused with
+ * DDNS_EVERSION; a directory without a store with DDNS_ENOSTORE (unless
+ * CREATE).  On failure a one-line message naming DIR, and for a version
+ * mismatch the version found and the one needed, is written into ERR.
+ */
+int ddns_store_open(ddns_store **out, const char *dir, unsigned flags,
+		    uint64_t map_size, char *err, size_t errlen);
+
+/* Close; all transactions must be finished.  NULL is accepted. */
+void ddns_store_close(ddns_store *s);
+
+/* Flush to disk (for stores opened with a relaxed sync mode; no-op now). */
+int ddns_store_sync(ddns_store *s);
+
+/*
+ * Begin a transaction.  Read transactions may be kept and recycled with
+ * ddns_txn_reset / ddns_txn_renew (one per connection in the backend).
+ * A write transaction blocks while another process writes.
+ */
+int ddns_txn_begin(ddns_store *s, bool write, ddns_txn **out);
+/* Commit (durable on return for write transactions) and free. */
+int ddns_txn_commit(ddns_txn *t);
+/* Abort and free; NULL is accepted. */
+void ddns_txn_abort(ddns_txn *t);
+/* Read transactions only: release the snapshot, keep the handle. */
+void ddns_txn_reset(ddns_txn *t);
+/* Read transactions only: take a fresh snapshot after a reset. */
+int ddns_txn_renew(ddns_txn *t);
+
+/* ---- zones ------------------------------------------------------------ */
+
+enum ddns_zone_kind {
+	DDNS_ZONE_NATIVE = 0,
+	DDNS_ZONE_MASTER = 1,
+};
+
+struct ddns_zone {
+	char name[DDNS_NAME_BUF];    /* normalised, no trailing dot */
+	uint32_t id;                  /* pdns domain_id, >= 1, never reused */
+	uint32_t ttl;                 /* TTL of host records */
+	uint32_t serial;              /* SOA serial (kept in meta) */
+	uint32_t notified_serial;     /* last serial pdns notified (meta) */
+	uint8_t kind;                 /* enum ddns_zone_kind */
+	uint8_t n_ns;
+	char ns[DDNS_ZONE_NS_MAX][DDNS_NAME_BUF];
+	char hostmaster[DDNS_NAME_BUF]; /* SOA RNAME form, no trailing dot */
+	int64_t created;              /* unix seconds */
+};
+
+/* Copy zone NAME (normalised) into OUT.  0 or DDNS_ENOTFOUND. */
+int ddns_zone_get(ddns_txn *t, const char *name, struct ddns_zone *out);
+/* Zone by pdns domain_id.  0 or DDNS_ENOTFOUND. */
+int ddns_zone_get_by_id(ddns_txn *t, uint32_t id, struct ddns_zone *out);
+/* The deepest zone that contains NAME (or equals it).  0 or ENOZONE. */
+int ddns_zone_find(ddns_txn *t, const char *name, struct ddns_zone *out);
+/* Add Z (name, ttl, ns, hostmaster, kind set by the caller); assigns
+ * Z->id, Z->serial (current unix time) and Z->created.  0 or EEXIST. */
+int ddns_zone_add(ddns_txn *t, struct ddns_zone *z);
+/* Rewrite an existing zone's settings (not its id or serial). */
+int ddns_zone_update(ddns_txn *t, const struct ddns_zone *z);
+/* Delete zone NAME.  Refused with DDNS_EBUSY while it has hosts, unless
+ * FORCE, which deletes them too.  *N_HOSTS (may be NULL) gets their count. */
+int ddns_zone_del(ddns_txn *t, const char *name, bool force,
+		  unsigned *n_hosts);
+/* Raise the zone's SOA serial by one (RFC 1982 wrap); new value in *OUT
+ * (may be NULL). */
+int ddns_zone_bump_serial(ddns_txn *t, const char *name, uint32_t *out);
+/* Record the serial pdns has sent NOTIFY for. */
+int ddns_zone_set_notified(ddns_txn *t, uint32_t id, uint32_t serial);
+
+/* Callbacks return 0 to go on, anything else to stop (returned as is). */
+typedef int (*ddns_zone_cb)(const struct ddns_zone *z, void *arg);
+/* Each zone in name order. */
+int ddns_zone_foreach(ddns_txn *t, ddns_zone_cb cb, void *arg);
+
+/* ---- hosts ------------------------------------------------------------ */
+
+enum ddns_host_flags {
+	DDNS_HOST_V4 = 1 << 0,       /* v4 holds an address */
+	DDNS_HOST_V6 = 1 << 1,       /* v6 holds an address */
+	DDNS_HOST_WILDCARD = 1 << 2, /* *.fqdn answers the same */
+	DDNS_HOST_ABUSE = 1 << 3,    /* set past the client-fault limit */
+	DDNS_HOST_BLOCKED = 1 << 4,  /* set by an operator */
+	DDNS_HOST_TLS4 = 1 << 5,     /* last IPv4 update came over TLS */
+	DDNS_HOST_TLS6 = 1 << 6,     /* last IPv6 update came over TLS */
+};
+
+struct ddns_host {
+	char fqdn[DDNS_NAME_BUF]; /* normalised, no trailing dot */
+	uint32_t zone_id;
+	uint32_t flags;           /* enum ddns_host_flags */
+	struct in_addr v4;
+	struct in6_addr v6;
+	int64_t created;          /* unix seconds */
+	int64_t updated;          /* last change of an address; 0 = never */
+	struct ddns_cred cred;
+	uint32_t client_faults;
+	uint32_t server_faults;
+	uint32_t auth_faults;
+	int64_t last_fault;       /* unix seconds of the last fault; 0 = none */
+};
+
+/* Copy host FQDN (normalised) into OUT.  0 or DDNS_ENOTFOUND. */
+int ddns_host_get(ddns_txn *t, const char *fqdn, struct ddns_host *out);
+/* Insert a new host.  0, DDNS_EEXIST, or DDNS_ENOZONE if h->zone_id names
+ * no zone. */
+int ddns_host_add(ddns_txn *t, const struct ddns_host *h);
+/* Replace an existing host.  0 or DDNS_ENOTFOUND. */
+int ddns_host_put(ddns_txn *t, const struct ddns_host *h);
+/* Delete.  0 or DDNS_ENOTFOUND. */
+int ddns_host_del(ddns_txn *t, const char *fqdn);
+
+typedef int (*ddns_host_cb)(const struct ddns_host *h, void *arg);
+/* Each host of zone ZONE (NULL: all hosts) in key order (labels reversed).
+ * With ZONE, hosts of nested zones below it are skipped. */
+int ddns_host_foreach(ddns_txn *t, const struct ddns_zone *zone,
+		      ddns_host_cb cb, void *arg);
+
+/* ---- encoding (exposed for the fuzzers and unit tests) ---------------- */
+
+/* Decode a stored value; 0 or DDNS_ECORRUPT. */
+int ddns_zone_decode(const void *val, size_t len, struct ddns_zone *out);
+int ddns_host_decode(const void *val, size_t len, struct ddns_host *out);
+/* Encode into BUF of CAP bytes; returns length or DDNS_ETOOBIG. */
+int ddns_zone_encode(const struct ddns_zone *z, void *buf, size_t cap);
+int ddns_host_encode(const struct ddns_host *h, void *buf, size_t cap);
+
+#endif

@@ -1,0 +1,118 @@
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "conf.h"
+#include "err.h"
+#include "log.h"
+
+static char path[64];
+
+static int load(const char *text, struct ddns_conf **c, char *err, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	err[0] = '\0';
+	return ddns_conf_load(path, c, err, n);
+}
+
+/* The error text names the file and LINE, and contains WHAT. */
+static void expect_error(const char *text, int line, const char *what)
+{
+	struct ddns_conf *c = NULL;
+	char err[512], prefix[128];
+
+	CHECK(load(text, &c, err, sizeof err) != 0);
+	CHECK(c == NULL);
+	if (line > 0)
+		snprintf(prefix, sizeof prefix, "%s:%d: ", path, line);
+	else
+		snprintf(prefix, sizeof prefix, "%s: ", path);
+	CHECK(strncmp(err, prefix, strlen(prefix)) == 0);
+	CHECK(strstr(err, what) != NULL);
+	if (strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, what))
+		fprintf(stderr, "  got: %s\n  want: %s...%s\n", err, prefix, what);
+}
+
+static void test_good(void)
+{
+	struct ddns_conf *c = NULL;
+	char err[512];
+
+	CHECK_INT(load("# comment\n[store]\npath = /var/lib/ddns\n"
+		       "map_size = 2G\n"
+		       "[updater]\nlisten = 127.0.0.1:8080 [::1]:8080\n"
+		       "listen = 127.0.0.2:80\n"
+		       "[backend]\nlisten = unix:/run/ddns/b.sock, http:127.0.0.1:8081\n"
+		       "socket_mode = 0666\n"
+		       "[pdns]\ncontrol_socket = /run/pdns/pdns.controlsocket\n"
+		       "[log]\nlevel = debug\n",
+		       &c, err, sizeof err), 0);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_STR(c->store_path, "/var/lib/ddns");
+	CHECK(c->map_size == 2ULL << 30);
+	CHECK_INT(c->updater_listen.n, 3);
+	CHECK_STR(c->updater_listen.v[1], "[::1]:8080");
+	CHECK_INT(c->backend_listen.n, 2);
+	CHECK_STR(c->backend_listen.v[1], "http:127.0.0.1:8081");
+	CHECK_INT(c->backend_socket_mode, 0666);
+	CHECK_STR(c->pdns_control_socket, "/run/pdns/pdns.controlsocket");
+	CHECK_INT(c->log_level, DDNS_LOG_DEBUG);
+	CHECK_INT(c->updater_timeout, 10);
+	ddns_conf_free(c);
+
+	CHECK_INT(load("[store]\npath=/x\n", &c, err, sizeof err), 0);
+	CHECK(c && c->map_size == 1ULL << 30 && c->pdns_control_socket == NULL);
+	ddns_conf_free(c);
+}
+
+static void test_errors(void)
+{
+	expect_error("[store]\npath = /x\ncolour = blue\n", 3, "unknown key \"colour\"");
+	expect_error("[store]\npath = /x\n[nope]\nkey = 1\n", 4, "[nope]");
+	expect_error("[store]\npath = /x\nmap_size = lots\n", 3, "map_size");
+	expect_error("[store]\npath = /x\n[updater]\nlisten = 127.0.0.1\n", 4, "listen");
+	expect_error("[store]\npath = /x\n[updater]\nlisten = ::1:80\n", 4, "[::1]:PORT");
+	expect_error("[store]\npath = /x\n[backend]\nlisten = tcp:1\n", 4, "unix:/path");
+	expect_error("[store]\npath = /x\n[updater]\ntimeout = 0\n", 4, "timeout");
+	expect_error("[store]\npath = /x\n[updater]\ntimeout = -5\n", 4, "timeout");
+	expect_error("[store]\npath = /x\n[log]\nlevel = loud\n", 4, "level");
+	expect_error("[store]\npath = /x\nthis is not ini\n", 3, "syntax");
+	expect_error("[updater]\nlisten = 127.0.0.1:1\n", 0, "[store] path is required");
+	expect_error("[store]\npath =\n", 2, "path");
+	expect_error("[store]\npath = /x\n[backend]\nsocket_mode = 0999\n", 4, "octal");
+}
+
+static void test_numbers(void)
+{
+	uint64_t v;
+	CHECK_INT(ddns_parse_uint("42", 0, 100, &v), 0);
+	CHECK_INT((int)v, 42);
+	CHECK_INT(ddns_parse_uint("101", 0, 100, &v), DDNS_EINVAL);
+	CHECK_INT(ddns_parse_uint("", 0, 100, &v), DDNS_EINVAL);
+	CHECK_INT(ddns_parse_uint("1x", 0, 100, &v), DDNS_EINVAL);
+	CHECK_INT(ddns_parse_uint("99999999999999999999999", 0, UINT64_MAX, &v), DDNS_EINVAL);
+	CHECK_INT(ddns_parse_size("512M", &v), 0);
+	CHECK(v == 512ULL << 20);
+	CHECK_INT(ddns_parse_size("3k", &v), 0);
+	CHECK(v == 3072);
+	CHECK_INT(ddns_parse_size("G", &v), DDNS_EINVAL);
+	CHECK_INT(ddns_parse_size("1P", &v), DDNS_EINVAL);
+}
+
+int main(void)
+{
+	int fd;
+	strcpy(path, "/tmp/ddns-conf-XXXXXX");
+	fd = mkstemp(path);
+	close(fd);
+	test_good();
+	test_errors();
+	test_numbers();
+	unlink(path);
+	return check_done();
+}

@@ -1,0 +1,37 @@
+/*
+ * purge.h -- removing changed names from pdns's packet and query caches
+ * through its control socket ("PURGE name\n", one command per connection,
+ * the reply read until EOF).  A failed purge is logged by the caller and
+ * never fails an update: the cache entry then simply expires.
+ */
+#ifndef DDNS_PURGE_H
+#define DDNS_PURGE_H
+
+#include <stddef.h>
+
+struct event_base;
+typedef struct ddns_purger ddns_purger;
+
+/*
+ * Blocking form, for ddnsctl: send one PURGE per entry of NAMES (each a
+ * pdns purge argument: "host.zone" exact, "zone$" a whole subtree) to the
+ * unix socket SOCKET_PATH, waiting at most TIMEOUT_MS for each.  Returns 0
+ * when every purge was acknowledged, else a negative ddns_err (the
+ * remaining names are still tried).
+ */
+int ddns_purge_sync(const char *socket_path, const char *const *names,
+		    size_t n, unsigned timeout_ms);
+
+/*
+ * Non-blocking form, for ddns-updater: a purger on BASE that queues names
+ * and sends them without ever delaying the reply path.  SOCKET_PATH NULL
+ * gives a purger that drops everything.  Returns NULL on allocation failure.
+ */
+ddns_purger *ddns_purger_new(struct event_base *base, const char *socket_path,
+			     unsigned timeout_ms);
+/* Queue NAME (copied) for purging.  Duplicates pending at once are sent once. */
+void ddns_purger_add(ddns_purger *p, const char *name);
+/* Free; pending purges are dropped.  NULL is accepted. */
+void ddns_purger_free(ddns_purger *p);
+
+#endif
