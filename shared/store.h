@@ -44,25 +44,32 @@ enum ddns_store_flags {
 int ddns_store_open(ddns_store **out, const char *dir, unsigned flags,
 		    uint64_t map_size, char *err, size_t errlen);
 
-/* Close; all transactions must be finished.  NULL is accepted. */
+/* Close; all transactions must be finished.  NULL is accepted.  Never use
+ * a handle across fork(): open the store again in the child. */
 void ddns_store_close(ddns_store *s);
 
-/* Flush to disk (for stores opened with a relaxed sync mode; no-op now). */
+/* Flush to disk.  Commits are already durable (LMDB's default sync mode),
+ * so this matters only for a relaxed mode later; 0 for a RDONLY store. */
 int ddns_store_sync(ddns_store *s);
 
 /*
  * Begin a transaction.  Read transactions may be kept and recycled with
  * ddns_txn_reset / ddns_txn_renew (one per connection in the backend).
- * A write transaction blocks while another process writes.
+ * A write transaction blocks while another process writes; a second write
+ * transaction on the same handle is refused (DDNS_EINVAL), as is any on a
+ * RDONLY store.  Begin and renew adopt a map grown by another process, so
+ * one store handle serves one thread at a time.
  */
 int ddns_txn_begin(ddns_store *s, bool write, ddns_txn **out);
-/* Commit (durable on return for write transactions) and free. */
+/* Commit (durable on return for write transactions) and free T, even when
+ * the commit fails.  After DDNS_EFULL from any write, only abort is left. */
 int ddns_txn_commit(ddns_txn *t);
 /* Abort and free; NULL is accepted. */
 void ddns_txn_abort(ddns_txn *t);
 /* Read transactions only: release the snapshot, keep the handle. */
 void ddns_txn_reset(ddns_txn *t);
-/* Read transactions only: take a fresh snapshot after a reset. */
+/* Read transactions only: take a fresh snapshot (after a reset, or of a
+ * live transaction, which is reset first). */
 int ddns_txn_renew(ddns_txn *t);
 
 /* ---- zones ------------------------------------------------------------ */
@@ -92,9 +99,13 @@ int ddns_zone_get_by_id(ddns_txn *t, uint32_t id, struct ddns_zone *out);
 /* The deepest zone that contains NAME (or equals it).  0 or ENOZONE. */
 int ddns_zone_find(ddns_txn *t, const char *name, struct ddns_zone *out);
 /* Add Z (name, ttl, ns, hostmaster, kind set by the caller); assigns
- * Z->id, Z->serial (current unix time) and Z->created.  0 or EEXIST. */
+ * Z->id, Z->serial (current unix time) and Z->created.  0 or EEXIST;
+ * DDNS_EBADNAME for an invalid name, ns or hostmaster; DDNS_EBUSY if a
+ * host is named NAME or a host of an enclosing zone lies below it (hosts
+ * of zones nested below NAME are fine). */
 int ddns_zone_add(ddns_txn *t, struct ddns_zone *z);
-/* Rewrite an existing zone's settings (not its id or serial). */
+/* Rewrite an existing zone's settings (not its id, created or serial).
+ * 0, DDNS_ENOTFOUND or DDNS_EBADNAME. */
 int ddns_zone_update(ddns_txn *t, const struct ddns_zone *z);
 /* Delete zone NAME.  Refused with DDNS_EBUSY while it has hosts, unless
  * FORCE, which deletes them too.  *N_HOSTS (may be NULL) gets their count. */
@@ -103,10 +114,11 @@ int ddns_zone_del(ddns_txn *t, const char *name, bool force,
 /* Raise the zone's SOA serial by one (RFC 1982 wrap); new value in *OUT
  * (may be NULL). */
 int ddns_zone_bump_serial(ddns_txn *t, const char *name, uint32_t *out);
-/* Record the serial pdns has sent NOTIFY for. */
+/* Record the serial pdns has sent NOTIFY for.  0 or DDNS_ENOTFOUND. */
 int ddns_zone_set_notified(ddns_txn *t, uint32_t id, uint32_t serial);
 
-/* Callbacks return 0 to go on, anything else to stop (returned as is). */
+/* Callbacks return 0 to go on, anything else to stop (returned as is).
+ * They may read through the transaction but must not write through it. */
 typedef int (*ddns_zone_cb)(const struct ddns_zone *z, void *arg);
 /* Each zone in name order. */
 int ddns_zone_foreach(ddns_txn *t, ddns_zone_cb cb, void *arg);
@@ -141,9 +153,12 @@ struct ddns_host {
 /* Copy host FQDN (normalised) into OUT.  0 or DDNS_ENOTFOUND. */
 int ddns_host_get(ddns_txn *t, const char *fqdn, struct ddns_host *out);
 /* Insert a new host.  0, DDNS_EEXIST, or DDNS_ENOZONE if h->zone_id names
- * no zone. */
+ * no zone; DDNS_EBADNAME if h->fqdn is not normalised; DDNS_EINVAL if
+ * h->zone_id is not the deepest zone containing h->fqdn, or h->fqdn is
+ * that zone's apex (hosts lie strictly below their zone). */
 int ddns_host_add(ddns_txn *t, const struct ddns_host *h);
-/* Replace an existing host.  0 or DDNS_ENOTFOUND. */
+/* Replace an existing host.  0 or DDNS_ENOTFOUND; a changed zone_id is
+ * checked as in ddns_host_add. */
 int ddns_host_put(ddns_txn *t, const struct ddns_host *h);
 /* Delete.  0 or DDNS_ENOTFOUND. */
 int ddns_host_del(ddns_txn *t, const char *fqdn);
@@ -156,10 +171,14 @@ int ddns_host_foreach(ddns_txn *t, const struct ddns_zone *zone,
 
 /* ---- encoding (exposed for the fuzzers and unit tests) ---------------- */
 
-/* Decode a stored value; 0 or DDNS_ECORRUPT. */
+/* Decode a stored value; 0 or DDNS_ECORRUPT (OUT untouched then).  The
+ * name / fqdn and the zone's serials live elsewhere (key, meta): they are
+ * left empty / 0 for the caller to fill. */
 int ddns_zone_decode(const void *val, size_t len, struct ddns_zone *out);
 int ddns_host_decode(const void *val, size_t len, struct ddns_host *out);
-/* Encode into BUF of CAP bytes; returns length or DDNS_ETOOBIG. */
+/* Encode into BUF of CAP bytes; returns length or DDNS_ETOOBIG, or
+ * DDNS_EINVAL / DDNS_EBADNAME for a record that would not decode (id 0,
+ * unknown kind, too many or invalid ns, invalid hostmaster). */
 int ddns_zone_encode(const struct ddns_zone *z, void *buf, size_t cap);
 int ddns_host_encode(const struct ddns_host *h, void *buf, size_t cap);
 

@@ -1,0 +1,1383 @@
+/*
+ * store.c -- the ddns store over LMDB.  The on-disk layout (schema v1) is
+ * documented in schema/lmdb-v1.md; keep the two in step.
+ *
+ * Every value is copied out of LMDB memory with memcpy while its
+ * transaction is alive; no pointer into the map leaves this file.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <lmdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "err.h"
+#include "log.h"
+
+#define STORE_MAXDBS	  8
+#define STORE_MAXREADERS  1024 /* backend: one read txn per connection */
+#define STORE_DEFAULT_MAP ((uint64_t)1 << 30)
+
+#define REC_VERSION 0x01
+/* version, id, ttl, kind, created, n_ns | ns[] | hostmaster */
+#define ZONE_FIXED_LEN (1 + 4 + 4 + 1 + 8 + 1)
+#define ZONE_VAL_MAX                                                           \
+	(ZONE_FIXED_LEN + (DDNS_ZONE_NS_MAX + 1) * (1 + DDNS_NAME_MAX))
+/* version, zone_id, flags, v4, v6, created, updated, salt, hash,
+ * client/server/auth faults, last_fault */
+#define HOST_VAL_LEN                                                           \
+	(1 + 4 + 4 + 4 + 16 + 8 + 8 + DDNS_SALT_LEN + DDNS_HASH_LEN + 4 + 4 +  \
+	 4 + 8)
+
+#define META_SCHEMA   "schema"
+#define META_NEXT_ID  "next_zone_id"
+#define META_NEXT_LEN (sizeof META_NEXT_ID - 1)
+#define META_SERIAL   "serial/"
+#define META_NOTIFIED "notified/"
+#define META_KEY_BUF  272 /* "notified/" + a name */
+
+struct ddns_store {
+	MDB_env *env;
+	MDB_dbi meta, zones, zone_ids, hosts;
+	unsigned flags;
+	bool writing; /* a write txn of this handle is open */
+};
+
+struct ddns_txn {
+	ddns_store *s;
+	MDB_txn *txn;
+	bool write;
+};
+
+/* ---- LMDB error codes: translated here and only here ------------------ */
+
+static int lmdb_map(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+		return DDNS_ENOTFOUND;
+	case MDB_KEYEXIST:
+		return DDNS_EEXIST;
+	case MDB_MAP_FULL:
+		return DDNS_EFULL;
+	case ENOMEM:
+		return DDNS_ENOMEM;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+		return DDNS_ECORRUPT;
+	default:
+		return DDNS_ESTORE;
+	}
+}
+
+/* Translate, logging LMDB's text for anything but "not found" / "exists".
+ * (Open failures are reported through the caller's ERR buffer instead.) */
+static int lmdb_code(int rc, const char *what)
+{
+	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND && rc != MDB_KEYEXIST)
+		log_err("store: %s: %s", what, mdb_strerror(rc));
+	return lmdb_map(rc);
+}
+
+/* ---- byte order and value cursors ------------------------------------- */
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* Bounded writer: once over capacity, further writes are dropped. */
+struct wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	bool over;
+};
+
+static void w_bytes(struct wbuf *w, const void *d, size_t n)
+{
+	if (w->over || n > w->cap - w->len) {
+		w->over = true;
+		return;
+	}
+	memcpy(w->p + w->len, d, n);
+	w->len += n;
+}
+
+static void w_u8(struct wbuf *w, uint8_t v)
+{
+	w_bytes(w, &v, 1);
+}
+
+static void w_u32(struct wbuf *w, uint32_t v)
+{
+	uint8_t b[4];
+
+	put_u32(b, v);
+	w_bytes(w, b, 4);
+}
+
+static void w_i64(struct wbuf *w, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+
+	w_u32(w, (uint32_t)(u >> 32));
+	w_u32(w, (uint32_t)u);
+}
+
+/* String as one length octet and its bytes (LEN <= 255 checked by caller). */
+static void w_str(struct wbuf *w, const char *s, size_t len)
+{
+	w_u8(w, (uint8_t)len);
+	w_bytes(w, s, len);
+}
+
+/* Bounded reader: a short read sets BAD and yields zeros. */
+struct rbuf {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad;
+};
+
+static void r_bytes(struct rbuf *r, void *out, size_t n)
+{
+	if (r->bad || n > r->len - r->off) {
+		r->bad = true;
+		memset(out, 0, n);
+		return;
+	}
+	memcpy(out, r->p + r->off, n);
+	r->off += n;
+}
+
+static uint8_t r_u8(struct rbuf *r)
+{
+	uint8_t b;
+
+	r_bytes(r, &b, 1);
+	return b;
+}
+
+static uint32_t r_u32(struct rbuf *r)
+{
+	uint8_t b[4];
+
+	r_bytes(r, b, 4);
+	return get_u32(b);
+}
+
+static int64_t r_i64(struct rbuf *r)
+{
+	uint64_t hi = r_u32(r);
+
+	return (int64_t)(hi << 32 | r_u32(r));
+}
+
+/* ---- name checks (pure byte checks: decoding must not depend on idn2) -- */
+
+static bool is_ldh(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+/* True if S[0..LEN) is a normalised name as names.h defines it. */
+static bool name_is_normal(const char *s, size_t len)
+{
+	size_t lab = 0;
+
+	if (!s || len == 0 || len > DDNS_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (lab == 0 || s[i - 1] == '-')
+				return false;
+			lab = 0;
+			continue;
+		}
+		if (!is_ldh((unsigned char)s[i]) || (lab == 0 && s[i] == '-'))
+			return false;
+		if (++lab > DDNS_LABEL_MAX)
+			return false;
+	}
+	return lab > 0 && s[len - 1] != '-';
+}
+
+/* SOA RNAME: a local part of printable ASCII in which a dot is escaped as
+ * "\.", then an unescaped dot and a normalised domain name. */
+static bool rname_is_valid(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	if (!s || len == 0 || len > DDNS_NAME_MAX)
+		return false;
+	for (; i < len && s[i] != '.'; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7f)
+			return false;
+		if (c == '\\' && (++i == len || (unsigned char)s[i] <= 0x20 ||
+				  (unsigned char)s[i] >= 0x7f))
+			return false;
+	}
+	if (i == 0 || i + 1 >= len)
+		return false;
+	return name_is_normal(s + i + 1, len - i - 1);
+}
+
+/* Read a length-prefixed string into OUT (NUL-terminated); false if the
+ * length is 0 or over DDNS_NAME_MAX or the value is truncated. */
+static bool r_str(struct rbuf *r, char out[DDNS_NAME_BUF], size_t *len)
+{
+	size_t n = r_u8(r);
+
+	if (n == 0 || n > DDNS_NAME_MAX)
+		return false;
+	r_bytes(r, out, n);
+	out[n] = '\0';
+	*len = n;
+	return !r->bad;
+}
+
+/* ---- zone values ------------------------------------------------------ */
+
+int ddns_zone_encode(const struct ddns_zone *z, void *buf, size_t cap)
+{
+	struct wbuf w = {buf, 0, cap, false};
+	size_t len;
+
+	if (z->id == 0 || z->kind > DDNS_ZONE_MASTER ||
+	    z->n_ns > DDNS_ZONE_NS_MAX)
+		return DDNS_EINVAL;
+	w_u8(&w, REC_VERSION);
+	w_u32(&w, z->id);
+	w_u32(&w, z->ttl);
+	w_u8(&w, z->kind);
+	w_i64(&w, z->created);
+	w_u8(&w, z->n_ns);
+	for (unsigned i = 0; i < z->n_ns; i++) {
+		len = strnlen(z->ns[i], DDNS_NAME_BUF);
+		if (!name_is_normal(z->ns[i], len))
+			return DDNS_EBADNAME;
+		w_str(&w, z->ns[i], len);
+	}
+	len = strnlen(z->hostmaster, DDNS_NAME_BUF);
+	if (!rname_is_valid(z->hostmaster, len))
+		return DDNS_EBADNAME;
+	w_str(&w, z->hostmaster, len);
+	return w.over ? DDNS_ETOOBIG : (int)w.len;
+}
+
+int ddns_zone_decode(const void *val, size_t len, struct ddns_zone *out)
+{
+	struct rbuf r = {val, len, 0, false};
+	struct ddns_zone z;
+	size_t n;
+
+	memset(&z, 0, sizeof z);
+	if (r_u8(&r) != REC_VERSION)
+		return DDNS_ECORRUPT;
+	z.id = r_u32(&r);
+	z.ttl = r_u32(&r);
+	z.kind = r_u8(&r);
+	z.created = r_i64(&r);
+	z.n_ns = r_u8(&r);
+	if (r.bad || z.id == 0 || z.kind > DDNS_ZONE_MASTER ||
+	    z.n_ns > DDNS_ZONE_NS_MAX)
+		return DDNS_ECORRUPT;
+	for (unsigned i = 0; i < z.n_ns; i++)
+		if (!r_str(&r, z.ns[i], &n) || !name_is_normal(z.ns[i], n))
+			return DDNS_ECORRUPT;
+	if (!r_str(&r, z.hostmaster, &n) || !rname_is_valid(z.hostmaster, n))
+		return DDNS_ECORRUPT;
+	if (r.off != len)
+		return DDNS_ECORRUPT;
+	memcpy(out, &z, sizeof z);
+	return 0;
+}
+
+/* ---- host values ------------------------------------------------------ */
+
+int ddns_host_encode(const struct ddns_host *h, void *buf, size_t cap)
+{
+	struct wbuf w = {buf, 0, cap, false};
+
+	if (h->zone_id == 0)
+		return DDNS_EINVAL;
+	w_u8(&w, REC_VERSION);
+	w_u32(&w, h->zone_id);
+	w_u32(&w, h->flags);
+	w_bytes(&w, &h->v4.s_addr, 4); /* already network order */
+	w_bytes(&w, h->v6.s6_addr, 16);
+	w_i64(&w, h->created);
+	w_i64(&w, h->updated);
+	w_bytes(&w, h->cred.salt, DDNS_SALT_LEN);
+	w_bytes(&w, h->cred.hash, DDNS_HASH_LEN);
+	w_u32(&w, h->client_faults);
+	w_u32(&w, h->server_faults);
+	w_u32(&w, h->auth_faults);
+	w_i64(&w, h->last_fault);
+	return w.over ? DDNS_ETOOBIG : (int)w.len;
+}
+
+int ddns_host_decode(const void *val, size_t len, struct ddns_host *out)
+{
+	struct rbuf r = {val, len, 0, false};
+	struct ddns_host h;
+
+	if (len != HOST_VAL_LEN || r_u8(&r) != REC_VERSION)
+		return DDNS_ECORRUPT;
+	memset(&h, 0, sizeof h);
+	h.zone_id = r_u32(&r);
+	h.flags = r_u32(&r);
+	r_bytes(&r, &h.v4.s_addr, 4);
+	r_bytes(&r, h.v6.s6_addr, 16);
+	h.created = r_i64(&r);
+	h.updated = r_i64(&r);
+	r_bytes(&r, h.cred.salt, DDNS_SALT_LEN);
+	r_bytes(&r, h.cred.hash, DDNS_HASH_LEN);
+	h.client_faults = r_u32(&r);
+	h.server_faults = r_u32(&r);
+	h.auth_faults = r_u32(&r);
+	h.last_fault = r_i64(&r);
+	if (r.bad || r.off != len || h.zone_id == 0)
+		return DDNS_ECORRUPT;
+	memcpy(out, &h, sizeof h);
+	return 0;
+}
+
+/* ---- raw access ------------------------------------------------------- */
+
+static int db_get(ddns_txn *t, MDB_dbi dbi, const void *key, size_t klen,
+		  MDB_val *v)
+{
+	MDB_val k = {klen, (void *)key};
+
+	return lmdb_code(mdb_get(t->txn, dbi, &k, v), "get");
+}
+
+static int db_put(ddns_txn *t, MDB_dbi dbi, const void *key, size_t klen,
+		  const void *val, size_t vlen, unsigned flags)
+{
+	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+
+	return lmdb_code(mdb_put(t->txn, dbi, &k, &v, flags), "put");
+}
+
+/* Delete KEY; an absent key is not an error when MISSING_OK. */
+static int db_del(ddns_txn *t, MDB_dbi dbi, const void *key, size_t klen,
+		  bool missing_ok)
+{
+	MDB_val k = {klen, (void *)key};
+	int rc = lmdb_code(mdb_del(t->txn, dbi, &k, NULL), "del");
+
+	return rc == DDNS_ENOTFOUND && missing_ok ? 0 : rc;
+}
+
+/* Meta key PREFIX + ZONE into BUF; returns its length. */
+static size_t meta_key(char buf[META_KEY_BUF], const char *prefix,
+		       const char *zone)
+{
+	int n = snprintf(buf, META_KEY_BUF, "%s%s", prefix, zone);
+
+	return n < 0 || n >= META_KEY_BUF ? 0 : (size_t)n;
+}
+
+static int meta_get_u32(ddns_txn *t, const char *key, size_t klen,
+			uint32_t *out)
+{
+	MDB_val v;
+	int rc = db_get(t, t->s->meta, key, klen, &v);
+
+	if (rc)
+		return rc;
+	if (v.mv_size != 4)
+		return DDNS_ECORRUPT;
+	*out = get_u32(v.mv_data);
+	return 0;
+}
+
+static int meta_put_u32(ddns_txn *t, const char *key, size_t klen, uint32_t val)
+{
+	uint8_t b[4];
+
+	put_u32(b, val);
+	return db_put(t, t->s->meta, key, klen, b, 4, 0);
+}
+
+/* ---- opening ---------------------------------------------------------- */
+
+static int open_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int open_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static int no_store(const char *dir, char *err, size_t errlen)
+{
+	return open_fail(err, errlen, DDNS_ENOSTORE,
+			 "no ddns store in %s; create it with ddnsctl or "
+			 "ddns-updater",
+			 dir);
+}
+
+/* Create DIR (0700) if asked, check it, and tell whether data.mdb is new. */
+static int prepare_dir(const char *dir, unsigned flags, bool *fresh, char *err,
+		       size_t errlen)
+{
+	char file[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (stat(dir, &st) != 0 && errno == ENOENT &&
+	    (flags & DDNS_STORE_CREATE) && mkdir(dir, 0700) != 0 &&
+	    errno != EEXIST)
+		return open_fail(err, errlen, DDNS_EIO,
+				 "cannot create store directory %s: %s", dir,
+				 strerror(errno));
+	if (stat(dir, &st) != 0)
+		return errno == ENOENT
+			   ? no_store(dir, err, errlen)
+			   : open_fail(err, errlen, DDNS_EIO, "%s: %s", dir,
+				       strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return open_fail(err, errlen, DDNS_EINVAL,
+				 "store path %s is not a directory", dir);
+	if (st.st_mode & S_IWOTH)
+		return open_fail(err, errlen, DDNS_EINVAL,
+				 "store directory %s is writable by everyone; "
+				 "refusing it (chmod o-w %s)",
+				 dir, dir);
+	n = snprintf(file, sizeof file, "%s/data.mdb", dir);
+	if (n < 0 || (size_t)n >= sizeof file)
+		return open_fail(err, errlen, DDNS_ETOOBIG,
+				 "store path %s is too long", dir);
+	*fresh = stat(file, &st) != 0;
+	if (*fresh && errno != ENOENT)
+		return open_fail(err, errlen, DDNS_EIO, "%s: %s", file,
+				 strerror(errno));
+	if (*fresh && !(flags & DDNS_STORE_CREATE))
+		return no_store(dir, err, errlen);
+	return 0;
+}
+
+/* Create and open the LMDB environment and size its map. */
+static int env_open(ddns_store *s, const char *dir, bool fresh,
+		    uint64_t map_size, char *err, size_t errlen)
+{
+	unsigned envflags = MDB_NOTLS;
+	MDB_envinfo info;
+	int rc, dead = 0;
+
+	if (s->flags & DDNS_STORE_RDONLY)
+		envflags |= MDB_RDONLY;
+	rc = mdb_env_create(&s->env);
+	if (!rc)
+		rc = mdb_env_set_maxdbs(s->env, STORE_MAXDBS);
+	if (!rc)
+		rc = mdb_env_set_maxreaders(s->env, STORE_MAXREADERS);
+	/* A new store takes MAP_SIZE as is; an existing one keeps its own
+	 * unless MAP_SIZE is larger (LMDB would shrink it otherwise). */
+	if (!rc && fresh)
+		rc = mdb_env_set_mapsize(s->env, map_size ? map_size
+							  : STORE_DEFAULT_MAP);
+	if (!rc)
+		rc = mdb_env_open(s->env, dir, envflags, 0600);
+	if (!rc && !fresh && mdb_env_info(s->env, &info) == 0 &&
+	    map_size > info.me_mapsize)
+		rc = mdb_env_set_mapsize(s->env, map_size);
+	if (rc)
+		return open_fail(err, errlen, lmdb_map(rc),
+				 "cannot open store %s: %s", dir,
+				 mdb_strerror(rc));
+	if (mdb_reader_check(s->env, &dead) == 0 && dead > 0)
+		log_info("store: cleared %d stale reader slot(s) in %s", dead,
+			 dir);
+	return 0;
+}
+
+/* Begin an LMDB transaction, adopting a map grown by another process. */
+static int txn_begin_raw(ddns_store *s, unsigned flags, MDB_txn **out)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, out);
+
+	if (rc == MDB_MAP_RESIZED) {
+		rc = mdb_env_set_mapsize(s->env, 0);
+		if (!rc)
+			rc = mdb_txn_begin(s->env, NULL, flags, out);
+	}
+	return rc;
+}
+
+static int open_dbis(ddns_store *s, MDB_txn *txn, unsigned flags)
+{
+	int rc = mdb_dbi_open(txn, "meta", flags, &s->meta);
+
+	if (!rc)
+		rc = mdb_dbi_open(txn, "zones", flags, &s->zones);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "zone_ids", flags, &s->zone_ids);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "hosts", flags, &s->hosts);
+	return rc;
+}
+
+/* Write schema version 1 into an empty meta database. */
+static int stamp_schema(ddns_store *s, MDB_txn *txn)
+{
+	uint8_t b[4];
+	MDB_val k = {sizeof META_SCHEMA - 1, META_SCHEMA}, v = {4, b};
+	MDB_stat st;
+	int rc = mdb_stat(txn, s->meta, &st);
+
+	if (rc)
+		return rc;
+	/* MDB_INCOMPATIBLE stands for "meta has data but no version" */
+	if (st.ms_entries != 0)
+		return MDB_INCOMPATIBLE;
+	put_u32(b, DDNS_SCHEMA_VERSION);
+	rc = mdb_put(txn, s->meta, &k, &v, MDB_NOOVERWRITE);
+	put_u32(b, 1);
+	k.mv_size = META_NEXT_LEN;
+	k.mv_data = META_NEXT_ID;
+	if (!rc)
+		rc = mdb_put(txn, s->meta, &k, &v, MDB_NOOVERWRITE);
+	return rc;
+}
+
+static int check_version(const uint8_t *b, size_t len, const char *dir,
+			 char *err, size_t errlen)
+{
+	uint32_t found;
+
+	if (len != 4)
+		return open_fail(err, errlen, DDNS_ECORRUPT,
+				 "store %s: schema version record is corrupt",
+				 dir);
+	found = get_u32(b);
+	if (found == DDNS_SCHEMA_VERSION)
+		return 0;
+	return open_fail(err, errlen, DDNS_EVERSION,
+			 "store %s has schema version %u; this program needs "
+			 "version %u (%s, see schema/README.md)",
+			 dir, (unsigned)found, (unsigned)DDNS_SCHEMA_VERSION,
+			 found > DDNS_SCHEMA_VERSION ? "upgrade ddns"
+						     : "migrate the store");
+}
+
+/* Read (or, for a new store, write) the schema version and check it. */
+static int check_schema(ddns_store *s, MDB_txn *txn, const char *dir, char *err,
+			size_t errlen)
+{
+	MDB_val k = {sizeof META_SCHEMA - 1, META_SCHEMA}, v;
+	int rc = mdb_get(txn, s->meta, &k, &v);
+
+	if (rc == MDB_NOTFOUND && (s->flags & DDNS_STORE_CREATE)) {
+		rc = stamp_schema(s, txn);
+		if (rc == MDB_INCOMPATIBLE)
+			return open_fail(err, errlen, DDNS_ECORRUPT,
+					 "store %s has data but no schema "
+					 "version; not a ddns store?",
+					 dir);
+		if (!rc)
+			rc = mdb_get(txn, s->meta, &k, &v);
+	}
+	if (rc == MDB_NOTFOUND)
+		return no_store(dir, err, errlen);
+	if (rc)
+		return open_fail(err, errlen, lmdb_map(rc), "store %s: %s", dir,
+				 mdb_strerror(rc));
+	return check_version(v.mv_data, v.mv_size, dir, err, errlen);
+}
+
+/* Open the named databases (creating them with CREATE) and check the
+ * schema version, in one transaction whose commit keeps the handles. */
+static int init_dbs(ddns_store *s, const char *dir, char *err, size_t errlen)
+{
+	bool create = s->flags & DDNS_STORE_CREATE;
+	MDB_txn *txn = NULL;
+	int rc = txn_begin_raw(s, create ? 0 : MDB_RDONLY, &txn);
+
+	if (rc)
+		return open_fail(err, errlen, lmdb_map(rc), "store %s: %s", dir,
+				 mdb_strerror(rc));
+	rc = open_dbis(s, txn, create ? MDB_CREATE : 0);
+	if (rc) {
+		mdb_txn_abort(txn);
+		if (rc == MDB_NOTFOUND)
+			return no_store(dir, err, errlen);
+		return open_fail(err, errlen, lmdb_map(rc), "store %s: %s", dir,
+				 mdb_strerror(rc));
+	}
+	rc = check_schema(s, txn, dir, err, errlen);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc)
+		return open_fail(err, errlen, lmdb_map(rc), "store %s: %s", dir,
+				 mdb_strerror(rc));
+	return 0;
+}
+
+int ddns_store_open(ddns_store **out, const char *dir, unsigned flags,
+		    uint64_t map_size, char *err, size_t errlen)
+{
+	ddns_store *s = NULL;
+	bool fresh = false;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!out || !dir || !dir[0])
+		return open_fail(err, errlen, DDNS_EINVAL,
+				 "no store directory given");
+	*out = NULL;
+	if (flags & DDNS_STORE_RDONLY)
+		flags &= ~(unsigned)DDNS_STORE_CREATE;
+	rc = prepare_dir(dir, flags, &fresh, err, errlen);
+	if (rc)
+		return rc;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return open_fail(err, errlen, DDNS_ENOMEM, "out of memory");
+	s->flags = flags;
+	rc = env_open(s, dir, fresh, map_size, err, errlen);
+	if (!rc)
+		rc = init_dbs(s, dir, err, errlen);
+	if (rc)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	ddns_store_close(s);
+	return rc;
+}
+
+void ddns_store_close(ddns_store *s)
+{
+	if (!s)
+		return;
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+}
+
+int ddns_store_sync(ddns_store *s)
+{
+	if (!s || (s->flags & DDNS_STORE_RDONLY))
+		return 0;
+	return lmdb_code(mdb_env_sync(s->env, 1), "sync");
+}
+
+/* ---- transactions ----------------------------------------------------- */
+
+int ddns_txn_begin(ddns_store *s, bool write, ddns_txn **out)
+{
+	ddns_txn *t;
+	int rc;
+
+	*out = NULL;
+	if (write && (s->flags & DDNS_STORE_RDONLY))
+		return DDNS_EINVAL;
+	if (write && s->writing) {
+		/* a second write txn in one process would deadlock LMDB */
+		log_err("store: nested write transaction refused");
+		return DDNS_EINVAL;
+	}
+	t = calloc(1, sizeof *t);
+	if (!t)
+		return DDNS_ENOMEM;
+	rc = txn_begin_raw(s, write ? 0 : MDB_RDONLY, &t->txn);
+	if (rc) {
+		free(t);
+		return lmdb_code(rc, "begin transaction");
+	}
+	t->s = s;
+	t->write = write;
+	s->writing = s->writing || write;
+	*out = t;
+	return 0;
+}
+
+int ddns_txn_commit(ddns_txn *t)
+{
+	int rc;
+
+	if (!t)
+		return DDNS_EINVAL;
+	/* LMDB frees its transaction whether or not the commit succeeds. */
+	rc = mdb_txn_commit(t->txn);
+	if (t->write)
+		t->s->writing = false;
+	free(t);
+	return lmdb_code(rc, "commit");
+}
+
+void ddns_txn_abort(ddns_txn *t)
+{
+	if (!t)
+		return;
+	mdb_txn_abort(t->txn);
+	if (t->write)
+		t->s->writing = false;
+	free(t);
+}
+
+void ddns_txn_reset(ddns_txn *t)
+{
+	if (t && !t->write)
+		mdb_txn_reset(t->txn);
+}
+
+int ddns_txn_renew(ddns_txn *t)
+{
+	int rc;
+
+	if (!t || t->write)
+		return DDNS_EINVAL;
+	mdb_txn_reset(t->txn); /* harmless if already reset */
+	rc = mdb_txn_renew(t->txn);
+	if (rc == MDB_MAP_RESIZED) {
+		rc = mdb_env_set_mapsize(t->s->env, 0);
+		if (!rc)
+			rc = mdb_txn_renew(t->txn);
+	}
+	return lmdb_code(rc, "renew transaction");
+}
+
+/* ---- zones ------------------------------------------------------------ */
+
+static size_t zone_name_len(const char *name)
+{
+	size_t len = name ? strnlen(name, DDNS_NAME_BUF) : 0;
+
+	return len > DDNS_NAME_MAX ? 0 : len;
+}
+
+/* Decode zone value V stored under NAME and add the serials from meta. */
+static int zone_fill(ddns_txn *t, const char *name, size_t len,
+		     const MDB_val *v, struct ddns_zone *out)
+{
+	char key[META_KEY_BUF];
+	int rc = ddns_zone_decode(v->mv_data, v->mv_size, out);
+
+	if (!rc && !name_is_normal(name, len))
+		rc = DDNS_ECORRUPT;
+	if (rc)
+		goto out;
+	memcpy(out->name, name, len);
+	out->name[len] = '\0';
+	rc = meta_get_u32(t, key, meta_key(key, META_SERIAL, out->name),
+			  &out->serial);
+	if (rc == DDNS_ENOTFOUND)
+		rc = DDNS_ECORRUPT;
+	if (rc)
+		goto out;
+	rc = meta_get_u32(t, key, meta_key(key, META_NOTIFIED, out->name),
+			  &out->notified_serial);
+	if (rc == DDNS_ENOTFOUND) {
+		out->notified_serial = 0;
+		rc = 0;
+	}
+out:
+	if (rc == DDNS_ECORRUPT)
+		log_err("store: zone record for %.*s is corrupt", (int)len,
+			name);
+	return rc;
+}
+
+int ddns_zone_get(ddns_txn *t, const char *name, struct ddns_zone *out)
+{
+	size_t len = zone_name_len(name);
+	MDB_val v;
+	int rc;
+
+	if (len == 0)
+		return DDNS_ENOTFOUND;
+	rc = db_get(t, t->s->zones, name, len, &v);
+	if (rc)
+		return rc;
+	return zone_fill(t, name, len, &v, out);
+}
+
+/* The name of zone ID from the zone_ids index into NAME. */
+static int zone_name_by_id(ddns_txn *t, uint32_t id, char name[DDNS_NAME_BUF])
+{
+	uint8_t k[4];
+	MDB_val v;
+	int rc;
+
+	put_u32(k, id);
+	rc = db_get(t, t->s->zone_ids, k, 4, &v);
+	if (rc)
+		return rc;
+	if (!name_is_normal(v.mv_data, v.mv_size)) {
+		log_err("store: zone id %u has a corrupt name", (unsigned)id);
+		return DDNS_ECORRUPT;
+	}
+	memcpy(name, v.mv_data, v.mv_size);
+	name[v.mv_size] = '\0';
+	return 0;
+}
+
+int ddns_zone_get_by_id(ddns_txn *t, uint32_t id, struct ddns_zone *out)
+{
+	char name[DDNS_NAME_BUF];
+	int rc = zone_name_by_id(t, id, name);
+
+	if (rc)
+		return rc;
+	rc = ddns_zone_get(t, name, out);
+	if (rc == DDNS_ENOTFOUND || (rc == 0 && out->id != id)) {
+		log_err("store: zone id %u does not match zone %s",
+			(unsigned)id, name);
+		return DDNS_ECORRUPT;
+	}
+	return rc;
+}
+
+int ddns_zone_find(ddns_txn *t, const char *name, struct ddns_zone *out)
+{
+	const char *n = name;
+	int rc;
+
+	while (n) {
+		rc = ddns_zone_get(t, n, out);
+		if (rc != DDNS_ENOTFOUND)
+			return rc;
+		n = ddns_name_parent(n);
+	}
+	return DDNS_ENOZONE;
+}
+
+/* ---- range scans over the hosts database ------------------------------ */
+
+enum { SCAN_NEXT = 0, SCAN_STOP = 1, SCAN_DELETED = 2 };
+
+/* Called per record: SCAN_NEXT, SCAN_STOP, SCAN_DELETED after deleting the
+ * current record through C, or a negative error that ends the scan. */
+typedef int (*scan_fn)(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
+		       const MDB_val *v, void *arg);
+
+/* Zone NAME's host key prefix: its key and a dot.  Returns the length. */
+static size_t zone_prefix(const char *name, char out[DDNS_NAME_BUF])
+{
+	size_t n = ddns_name_key(name, out);
+
+	out[n++] = '.';
+	out[n] = '\0';
+	return n;
+}
+
+/* Step C after FN's verdict: a deleted record is re-sought by its key
+ * (copied before the delete), which lands on its successor. */
+static int scan_step(MDB_cursor *c, MDB_val *k, MDB_val *v, int verdict,
+		     const char *last, size_t last_len)
+{
+	if (verdict != SCAN_DELETED)
+		return mdb_cursor_get(c, k, v, MDB_NEXT);
+	k->mv_data = (void *)last;
+	k->mv_size = last_len;
+	return mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+}
+
+/* Call FN for each hosts record whose key starts with PREFIX (PLEN 0: every
+ * record), in key order.  Returns 0 or the first error. */
+static int hosts_scan(ddns_txn *t, const char *prefix, size_t plen, scan_fn fn,
+		      void *arg)
+{
+	char last[DDNS_NAME_BUF];
+	MDB_cursor *c = NULL;
+	MDB_val k = {plen, (void *)prefix}, v;
+	int rc, verdict = SCAN_NEXT;
+
+	rc = mdb_cursor_open(t->txn, t->s->hosts, &c);
+	if (rc)
+		return lmdb_code(rc, "cursor");
+	rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+	while (rc == 0 && k.mv_size >= plen &&
+	       memcmp(k.mv_data, prefix, plen) == 0) {
+		if (k.mv_size >= sizeof last) {
+			verdict = DDNS_ECORRUPT;
+			break;
+		}
+		memcpy(last, k.mv_data, k.mv_size);
+		verdict = fn(t, c, &k, &v, arg);
+		if (verdict != SCAN_NEXT && verdict != SCAN_DELETED)
+			break;
+		rc = scan_step(c, &k, &v, verdict, last, k.mv_size);
+	}
+	mdb_cursor_close(c);
+	if (verdict < 0)
+		return verdict;
+	return rc == MDB_NOTFOUND ? 0 : lmdb_code(rc, "scan hosts");
+}
+
+/* Decode a hosts record from its key and value. */
+static int host_from_kv(const MDB_val *k, const MDB_val *v,
+			struct ddns_host *out)
+{
+	int n, rc = ddns_host_decode(v->mv_data, v->mv_size, out);
+
+	if (!rc) {
+		n = ddns_name_from_key(k->mv_data, k->mv_size, out->fqdn);
+		if (n < 0 || !name_is_normal(out->fqdn, (size_t)n))
+			rc = DDNS_ECORRUPT;
+	}
+	if (rc)
+		log_err("store: host record %.*s is corrupt",
+			(int)(k->mv_size > DDNS_NAME_MAX ? DDNS_NAME_MAX
+							 : k->mv_size),
+			(const char *)k->mv_data);
+	return rc;
+}
+
+struct zone_free {
+	const char *name; /* the zone to be added */
+	uint32_t nested;  /* last zone id seen to lie below it */
+	bool busy;
+};
+
+/* A host below the new zone must belong to a zone nested in it: a host of
+ * an enclosing zone would silently change zones. */
+static int zone_free_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
+			const MDB_val *v, void *arg)
+{
+	struct zone_free *zf = arg;
+	char zname[DDNS_NAME_BUF];
+	struct ddns_host h;
+	int rc = host_from_kv(k, v, &h);
+
+	if (rc || h.zone_id == zf->nested)
+		return rc;
+	rc = zone_name_by_id(t, h.zone_id, zname);
+	if (rc)
+		return rc == DDNS_ENOTFOUND ? DDNS_ECORRUPT : rc;
+	if (ddns_name_below(zname, zf->name)) {
+		zf->nested = h.zone_id;
+		return SCAN_NEXT;
+	}
+	zf->busy = true;
+	return SCAN_STOP;
+}
+
+/* DDNS_EBUSY if a host is NAME itself or a host of an enclosing zone lies
+ * below it. */
+static int zone_check_free(ddns_txn *t, const char *name)
+{
+	struct zone_free zf = {name, 0, false};
+	char key[DDNS_NAME_BUF];
+	size_t n = zone_prefix(name, key);
+	MDB_val v;
+	int rc = db_get(t, t->s->hosts, key, n - 1, &v);
+
+	if (rc == 0)
+		return DDNS_EBUSY;
+	if (rc != DDNS_ENOTFOUND)
+		return rc;
+	rc = hosts_scan(t, key, n, zone_free_fn, &zf);
+	return rc ? rc : zf.busy ? DDNS_EBUSY : 0;
+}
+
+/* Write a zone's value, id index and serial; all new. */
+static int zone_insert(ddns_txn *t, const struct ddns_zone *z, size_t len)
+{
+	uint8_t buf[ZONE_VAL_MAX], k[4];
+	char mk[META_KEY_BUF];
+	int rc, n = ddns_zone_encode(z, buf, sizeof buf);
+
+	if (n < 0)
+		return n;
+	rc = db_put(t, t->s->zones, z->name, len, buf, (size_t)n,
+		    MDB_NOOVERWRITE);
+	put_u32(k, z->id);
+	if (!rc)
+		rc = db_put(t, t->s->zone_ids, k, 4, z->name, len,
+			    MDB_NOOVERWRITE);
+	if (rc == DDNS_EEXIST)
+		rc = DDNS_ECORRUPT; /* an id handed out twice */
+	if (!rc)
+		rc = meta_put_u32(t, mk, meta_key(mk, META_SERIAL, z->name),
+				  z->serial);
+	if (!rc)
+		rc = db_del(t, t->s->meta, mk,
+			    meta_key(mk, META_NOTIFIED, z->name), true);
+	return rc;
+}
+
+int ddns_zone_add(ddns_txn *t, struct ddns_zone *z)
+{
+	struct ddns_zone tmp;
+	size_t len = zone_name_len(z->name);
+	uint32_t id;
+	MDB_val v;
+	int rc;
+
+	if (!t->write)
+		return DDNS_EINVAL;
+	if (!name_is_normal(z->name, len))
+		return DDNS_EBADNAME;
+	rc = db_get(t, t->s->zones, z->name, len, &v);
+	if (rc != DDNS_ENOTFOUND)
+		return rc ? rc : DDNS_EEXIST;
+	rc = zone_check_free(t, z->name);
+	if (!rc)
+		rc = meta_get_u32(t, META_NEXT_ID, META_NEXT_LEN, &id);
+	if (rc)
+		return rc == DDNS_ENOTFOUND ? DDNS_ECORRUPT : rc;
+	if (id == 0 || id == UINT32_MAX)
+		return DDNS_ETOOBIG;
+	memcpy(&tmp, z, sizeof tmp);
+	tmp.id = id;
+	tmp.created = (int64_t)time(NULL);
+	tmp.serial = (uint32_t)tmp.created ? (uint32_t)tmp.created : 1;
+	tmp.notified_serial = 0;
+	rc = zone_insert(t, &tmp, len);
+	if (!rc)
+		rc = meta_put_u32(t, META_NEXT_ID, META_NEXT_LEN, id + 1);
+	if (!rc)
+		memcpy(z, &tmp, sizeof tmp);
+	return rc;
+}
+
+int ddns_zone_update(ddns_txn *t, const struct ddns_zone *z)
+{
+	struct ddns_zone cur, tmp;
+	uint8_t buf[ZONE_VAL_MAX];
+	size_t len = zone_name_len(z->name);
+	int n, rc;
+
+	if (!t->write)
+		return DDNS_EINVAL;
+	rc = ddns_zone_get(t, z->name, &cur);
+	if (rc)
+		return rc;
+	memcpy(&tmp, z, sizeof tmp);
+	tmp.id = cur.id;
+	tmp.created = cur.created;
+	n = ddns_zone_encode(&tmp, buf, sizeof buf);
+	if (n < 0)
+		return n;
+	return db_put(t, t->s->zones, z->name, len, buf, (size_t)n, 0);
+}
+
+struct zone_hosts {
+	uint32_t id;
+	bool del;
+	unsigned n;
+};
+
+/* Count (and with DEL, delete) the records of zone ID. */
+static int zone_hosts_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
+			 const MDB_val *v, void *arg)
+{
+	struct zone_hosts *zh = arg;
+	struct ddns_host h;
+	int rc = host_from_kv(k, v, &h);
+
+	if (rc)
+		return rc;
+	if (h.zone_id != zh->id)
+		return SCAN_NEXT; /* a host of a nested zone */
+	zh->n++;
+	if (!zh->del)
+		return SCAN_NEXT;
+	rc = mdb_cursor_del(c, 0);
+	return rc ? lmdb_code(rc, "delete host") : SCAN_DELETED;
+}
+
+/* Remove zone Z's own records: value, id index, serials. */
+static int zone_remove(ddns_txn *t, const struct ddns_zone *z)
+{
+	char mk[META_KEY_BUF];
+	uint8_t k[4];
+	int rc;
+
+	put_u32(k, z->id);
+	rc = db_del(t, t->s->zones, z->name, strlen(z->name), false);
+	if (!rc)
+		rc = db_del(t, t->s->zone_ids, k, 4, true);
+	if (!rc)
+		rc = db_del(t, t->s->meta, mk,
+			    meta_key(mk, META_SERIAL, z->name), true);
+	if (!rc)
+		rc = db_del(t, t->s->meta, mk,
+			    meta_key(mk, META_NOTIFIED, z->name), true);
+	return rc;
+}
+
+int ddns_zone_del(ddns_txn *t, const char *name, bool force, unsigned *n_hosts)
+{
+	struct zone_hosts zh = {0, force, 0};
+	struct ddns_zone z;
+	char prefix[DDNS_NAME_BUF];
+	int rc;
+
+	if (!t->write)
+		return DDNS_EINVAL;
+	rc = ddns_zone_get(t, name, &z);
+	if (rc)
+		return rc;
+	zh.id = z.id;
+	rc = hosts_scan(t, prefix, zone_prefix(z.name, prefix), zone_hosts_fn,
+			&zh);
+	if (n_hosts)
+		*n_hosts = zh.n;
+	if (rc)
+		return rc;
+	if (zh.n && !force)
+		return DDNS_EBUSY;
+	return zone_remove(t, &z);
+}
+
+int ddns_zone_bump_serial(ddns_txn *t, const char *name, uint32_t *out)
+{
+	char mk[META_KEY_BUF];
+	size_t len = zone_name_len(name), klen;
+	uint32_t serial;
+	MDB_val v;
+	int rc;
+
+	if (!t->write)
+		return DDNS_EINVAL;
+	if (len == 0)
+		return DDNS_ENOTFOUND;
+	klen = meta_key(mk, META_SERIAL, name);
+	rc = meta_get_u32(t, mk, klen, &serial);
+	if (rc == DDNS_ENOTFOUND) {
+		/* no serial: corrupt if the zone exists */
+		rc = db_get(t, t->s->zones, name, len, &v);
+		return rc == 0 ? DDNS_ECORRUPT : rc;
+	}
+	if (rc)
+		return rc;
+	/* RFC 1982: adding 1 is always an increase; 0 is skipped because
+	 * some software reads it as "unset". */
+	serial++;
+	if (serial == 0)
+		serial = 1;
+	rc = meta_put_u32(t, mk, klen, serial);
+	if (!rc && out)
+		*out = serial;
+	return rc;
+}
+
+int ddns_zone_set_notified(ddns_txn *t, uint32_t id, uint32_t serial)
+{
+	char name[DDNS_NAME_BUF], mk[META_KEY_BUF];
+	int rc;
+
+	if (!t->write)
+		return DDNS_EINVAL;
+	rc = zone_name_by_id(t, id, name);
+	if (rc)
+		return rc;
+	return meta_put_u32(t, mk, meta_key(mk, META_NOTIFIED, name), serial);
+}
+
+int ddns_zone_foreach(ddns_txn *t, ddns_zone_cb cb, void *arg)
+{
+	struct ddns_zone z;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int rc, ret = 0;
+
+	rc = mdb_cursor_open(t->txn, t->s->zones, &c);
+	if (rc)
+		return lmdb_code(rc, "cursor");
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0 && ret == 0) {
+		if (k.mv_size > DDNS_NAME_MAX)
+			ret = DDNS_ECORRUPT;
+		else
+			ret = zone_fill(t, k.mv_data, k.mv_size, &v, &z);
+		if (ret == 0)
+			ret = cb(&z, arg);
+		if (ret == 0)
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (ret)
+		return ret;
+	return rc == MDB_NOTFOUND ? 0 : lmdb_code(rc, "scan zones");
+}
+
+/* ---- hosts ------------------------------------------------------------ */
+
+/* The hosts key of FQDN into KEY; DDNS_EBADNAME if FQDN is not normal. */
+static int host_key(const char *fqdn, char key[DDNS_NAME_BUF], size_t *klen)
+{
+	size_t len = fqdn ? strnlen(fqdn, DDNS_NAME_BUF) : 0;
+
+	if (!name_is_normal(fqdn, len))
+		return DDNS_EBADNAME;
+	*klen = ddns_name_key(fqdn, key);
+	return 0;
+}
+
+int ddns_host_get(ddns_txn *t, const char *fqdn, struct ddns_host *out)
+{
+	char key[DDNS_NAME_BUF];
+	MDB_val k, v;
+	size_t klen;
+	int rc;
+
+	if (host_key(fqdn, key, &klen) != 0)
+		return DDNS_ENOTFOUND;
+	rc = db_get(t, t->s->hosts, key, klen, &v);
+	if (rc)
+		return rc;
+	k.mv_data = key;
+	k.mv_size = klen;
+	return host_from_kv(&k, &v, out);
+}
+
+/*
+ * A host belongs to the deepest zone containing it, strictly below its
+ * apex.  ENOZONE if h->zone_id names no zone, EINVAL if it names another
+ * zone than that.
+ */
+static int host_check_zone(ddns_txn *t, const struct ddns_host *h)
+{
+	struct ddns_zone z;
+	uint8_t k[4];
+	MDB_val v;
+	int rc = ddns_zone_find(t, h->fqdn, &z);
+
+	if (rc && rc != DDNS_ENOZONE)
+		return rc;
+	if (rc == 0 && z.id == h->zone_id && strcmp(z.name, h->fqdn) != 0)
+		return 0;
+	put_u32(k, h->zone_id);
+	rc = db_get(t, t->s->zone_ids, k, 4, &v);
+	if (rc == DDNS_ENOTFOUND)
+		return DDNS_ENOZONE;
+	return rc ? rc : DDNS_EINVAL;
+}
+
+int ddns_host_add(ddns_txn *t, const struct ddns_host *h)
+{
+	uint8_t buf[HOST_VAL_LEN];
+	char key[DDNS_NAME_BUF];
+	size_t klen;
+	int n, rc;
+
+	if (!t->write)
+		return DDNS_EINVAL;
+	rc = host_key(h->fqdn, key, &klen);
+	if (!rc)
+		rc = host_check_zone(t, h);
+	if (rc)
+		return rc;
+	n = ddns_host_encode(h, buf, sizeof buf);
+	if (n < 0)
+		return n;
+	return db_put(t, t->s->hosts, key, klen, buf, (size_t)n,
+		      MDB_NOOVERWRITE);
+}
+
+int ddns_host_put(ddns_txn *t, const struct ddns_host *h)
+{
+	uint8_t buf[HOST_VAL_LEN];
+	char key[DDNS_NAME_BUF];
+	size_t klen;
+	MDB_val v;
+	int n, rc;
+
+	if (!t->write)
+		return DDNS_EINVAL;
+	if (host_key(h->fqdn, key, &klen) != 0)
+		return DDNS_ENOTFOUND;
+	rc = db_get(t, t->s->hosts, key, klen, &v);
+	if (rc)
+		return rc;
+	/* moving a host to another zone id must still place it right */
+	if (v.mv_size != HOST_VAL_LEN ||
+	    get_u32((uint8_t *)v.mv_data + 1) != h->zone_id)
+		rc = host_check_zone(t, h);
+	if (rc)
+		return rc;
+	n = ddns_host_encode(h, buf, sizeof buf);
+	if (n < 0)
+		return n;
+	return db_put(t, t->s->hosts, key, klen, buf, (size_t)n, 0);
+}
+
+int ddns_host_del(ddns_txn *t, const char *fqdn)
+{
+	char key[DDNS_NAME_BUF];
+	size_t klen;
+
+	if (!t->write)
+		return DDNS_EINVAL;
+	if (host_key(fqdn, key, &klen) != 0)
+		return DDNS_ENOTFOUND;
+	return db_del(t, t->s->hosts, key, klen, false);
+}
+
+struct host_iter {
+	uint32_t zone_id; /* 0: every zone */
+	ddns_host_cb cb;
+	void *arg;
+	int ret;
+};
+
+static int host_iter_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
+			const MDB_val *v, void *arg)
+{
+	struct host_iter *it = arg;
+	struct ddns_host h;
+	int rc = host_from_kv(k, v, &h);
+
+	if (rc)
+		return rc;
+	if (it->zone_id && h.zone_id != it->zone_id)
+		return SCAN_NEXT; /* a host of a nested zone */
+	it->ret = it->cb(&h, it->arg);
+	return it->ret ? SCAN_STOP : SCAN_NEXT;
+}
+
+int ddns_host_foreach(ddns_txn *t, const struct ddns_zone *zone,
+		      ddns_host_cb cb, void *arg)
+{
+	struct host_iter it = {zone ? zone->id : 0, cb, arg, 0};
+	char prefix[DDNS_NAME_BUF] = "";
+	size_t plen = 0;
+	int rc;
+
+	if (zone) {
+		if (!name_is_normal(zone->name, zone_name_len(zone->name)) ||
+		    zone->id == 0)
+			return DDNS_EINVAL;
+		plen = zone_prefix(zone->name, prefix);
+	}
+	rc = hosts_scan(t, prefix, plen, host_iter_fn, &it);
+	return rc ? rc : it.ret;
+}

@@ -1,0 +1,1150 @@
+/*
+ * test_store.c -- the LMDB store: opening and versions, zones, serials,
+ * hosts, range scans, value encodings, a full map, and a reader in another
+ * process.  Every store lives in a fresh mkdtemp directory, removed at the
+ * end.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <lmdb.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "err.h"
+#include "log.h"
+#include "store.h"
+
+#define PIPE_TIMEOUT_MS 10000
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void path_join(char *out, size_t cap, const char *base, const char *name)
+{
+	int n = snprintf(out, cap, "%s/%s", base, name);
+
+	if (n < 0 || (size_t)n >= cap)
+		abort();
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void rm_tree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Expected failures log errors; keep the test output readable. */
+static void quiet(int on)
+{
+	ddns_log_threshold = on ? -1 : DDNS_LOG_ERR;
+}
+
+static ddns_store *open_rw(const char *dir, uint64_t map_size)
+{
+	char err[256];
+	ddns_store *s = NULL;
+	int rc = ddns_store_open(&s, dir, DDNS_STORE_CREATE, map_size, err,
+				 sizeof err);
+
+	CHECK_INT(rc, 0);
+	if (rc)
+		fprintf(stderr, "open %s: %s\n", dir, err);
+	return s;
+}
+
+static ddns_txn *begin(ddns_store *s, bool write)
+{
+	ddns_txn *t = NULL;
+
+	CHECK_INT(ddns_txn_begin(s, write, &t), 0);
+	return t;
+}
+
+static void zone_init(struct ddns_zone *z, const char *name)
+{
+	memset(z, 0, sizeof *z);
+	snprintf(z->name, sizeof z->name, "%s", name);
+	z->ttl = DDNS_DEFAULT_TTL;
+	z->kind = DDNS_ZONE_NATIVE;
+	z->n_ns = 2;
+	snprintf(z->ns[0], sizeof z->ns[0], "ns1.%s", name);
+	snprintf(z->ns[1], sizeof z->ns[1], "ns2.example.net");
+	snprintf(z->hostmaster, sizeof z->hostmaster, "hostmaster.%s", name);
+}
+
+static void host_init(struct ddns_host *h, const char *fqdn, uint32_t zone_id)
+{
+	memset(h, 0, sizeof *h);
+	snprintf(h->fqdn, sizeof h->fqdn, "%s", fqdn);
+	h->zone_id = zone_id;
+	h->flags = DDNS_HOST_V4;
+	inet_pton(AF_INET, "192.0.2.1", &h->v4);
+	h->created = 1700000000;
+	for (int i = 0; i < DDNS_SALT_LEN; i++)
+		h->cred.salt[i] = (uint8_t)i;
+	for (int i = 0; i < DDNS_HASH_LEN; i++)
+		h->cred.hash[i] = (uint8_t)(0xa0 + i);
+}
+
+static int add_zone(ddns_store *s, const char *name, uint32_t *id)
+{
+	struct ddns_zone z;
+	ddns_txn *t = begin(s, true);
+	int rc;
+
+	zone_init(&z, name);
+	rc = ddns_zone_add(t, &z);
+	if (rc == 0 && id)
+		*id = z.id;
+	CHECK_INT(ddns_txn_commit(t), 0);
+	return rc;
+}
+
+static int add_host(ddns_store *s, const char *fqdn, uint32_t zone_id)
+{
+	struct ddns_host h;
+	ddns_txn *t = begin(s, true);
+	int rc;
+
+	host_init(&h, fqdn, zone_id);
+	rc = ddns_host_add(t, &h);
+	CHECK_INT(ddns_txn_commit(t), 0);
+	return rc;
+}
+
+/* Raw LMDB access, as another program (or an older/newer ddns) would. */
+static int raw_put(const char *dir, const char *db, const void *key,
+		   size_t klen, const void *val, size_t len)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	MDB_val k = {klen, (void *)key}, v = {len, (void *)val};
+	int rc = mdb_env_create(&env);
+
+	if (!rc)
+		rc = mdb_env_set_maxdbs(env, 8);
+	if (!rc)
+		rc = mdb_env_open(env, dir, 0, 0600);
+	if (!rc)
+		rc = mdb_txn_begin(env, NULL, 0, &txn);
+	if (!rc)
+		rc = mdb_dbi_open(txn, db, 0, &dbi);
+	if (!rc)
+		rc = mdb_put(txn, dbi, &k, &v, 0);
+	if (!rc)
+		rc = mdb_txn_commit(txn);
+	else if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+static int raw_meta_put(const char *dir, const char *key, const void *val,
+			size_t len)
+{
+	return raw_put(dir, "meta", key, strlen(key), val, len);
+}
+
+static int raw_meta_get_u32(const char *dir, const char *key, uint32_t *out)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	MDB_val k = {strlen(key), (void *)key}, v;
+	int rc = mdb_env_create(&env);
+
+	if (!rc)
+		rc = mdb_env_set_maxdbs(env, 8);
+	if (!rc)
+		rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
+	if (!rc)
+		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "meta", 0, &dbi);
+	if (!rc)
+		rc = mdb_get(txn, dbi, &k, &v);
+	if (!rc && v.mv_size == 4) {
+		const uint8_t *b = v.mv_data;
+		*out = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+		       (uint32_t)b[2] << 8 | b[3];
+	} else if (!rc) {
+		rc = -1;
+	}
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+/* ---- open, create, refuse --------------------------------------------- */
+
+static void test_open(const char *base)
+{
+	char dir[512], file[600], err[256];
+	ddns_store *s = NULL;
+	struct stat st;
+
+	path_join(dir, sizeof dir, base, "new");
+	/* Absent directory: readers and plain writers are refused. */
+	CHECK_INT(
+	    ddns_store_open(&s, dir, DDNS_STORE_RDONLY, 0, err, sizeof err),
+	    DDNS_ENOSTORE);
+	CHECK(s == NULL);
+	CHECK(strstr(err, dir) != NULL);
+	CHECK(strstr(err, "ddnsctl") != NULL);
+	CHECK_INT(ddns_store_open(&s, dir, 0, 0, err, sizeof err),
+		  DDNS_ENOSTORE);
+	/* RDONLY wins over CREATE. */
+	CHECK_INT(ddns_store_open(&s, dir,
+				  DDNS_STORE_RDONLY | DDNS_STORE_CREATE, 0, err,
+				  sizeof err),
+		  DDNS_ENOSTORE);
+	CHECK(stat(dir, &st) != 0);
+
+	s = open_rw(dir, 0);
+	CHECK(s != NULL);
+	CHECK_INT(ddns_store_sync(s), 0);
+	ddns_store_close(s);
+	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+	path_join(file, sizeof file, dir, "data.mdb");
+	CHECK(stat(file, &st) == 0 && (st.st_mode & 0077) == 0);
+
+	s = NULL;
+	CHECK_INT(
+	    ddns_store_open(&s, dir, DDNS_STORE_RDONLY, 0, err, sizeof err), 0);
+	CHECK_INT(ddns_store_sync(s), 0);
+	ddns_txn *t = NULL;
+	CHECK_INT(ddns_txn_begin(s, true, &t), DDNS_EINVAL);
+	ddns_store_close(s);
+	ddns_store_close(NULL);
+}
+
+static void test_open_refused(const char *base)
+{
+	char dir[512], file[600], err[256];
+	ddns_store *s = NULL;
+	struct stat st;
+
+	/* An empty directory holds no store; a reader leaves no file. */
+	path_join(dir, sizeof dir, base, "empty");
+	CHECK_INT(mkdir(dir, 0700), 0);
+	CHECK_INT(
+	    ddns_store_open(&s, dir, DDNS_STORE_RDONLY, 0, err, sizeof err),
+	    DDNS_ENOSTORE);
+	CHECK(strstr(err, "no ddns store") != NULL);
+	path_join(file, sizeof file, dir, "lock.mdb");
+	CHECK(stat(file, &st) != 0);
+
+	/* World-writable directories are refused. */
+	path_join(dir, sizeof dir, base, "open-to-all");
+	CHECK_INT(mkdir(dir, 0700), 0);
+	CHECK_INT(chmod(dir, 0777), 0);
+	CHECK_INT(
+	    ddns_store_open(&s, dir, DDNS_STORE_CREATE, 0, err, sizeof err),
+	    DDNS_EINVAL);
+	CHECK(strstr(err, "writable") != NULL);
+
+	/* A file is not a store directory. */
+	path_join(dir, sizeof dir, base, "new/data.mdb");
+	CHECK_INT(
+	    ddns_store_open(&s, dir, DDNS_STORE_RDONLY, 0, err, sizeof err),
+	    DDNS_EINVAL);
+	CHECK_INT(ddns_store_open(&s, "", 0, 0, err, sizeof err), DDNS_EINVAL);
+	CHECK(err[0] != '\0');
+}
+
+static void test_version(const char *base)
+{
+	char dir[512], err[256];
+	uint8_t v2[4] = {0, 0, 0, 2}, bad[3] = {0, 0, 1};
+	uint32_t found = 0;
+	ddns_store *s;
+
+	path_join(dir, sizeof dir, base, "version");
+	s = open_rw(dir, 0);
+	ddns_store_close(s);
+	CHECK_INT(raw_meta_get_u32(dir, "schema", &found), 0);
+	CHECK_INT(found, DDNS_SCHEMA_VERSION);
+	CHECK_INT(raw_meta_get_u32(dir, "next_zone_id", &found), 0);
+	CHECK_INT(found, 1);
+
+	CHECK_INT(raw_meta_put(dir, "schema", v2, sizeof v2), 0);
+	s = NULL;
+	CHECK_INT(
+	    ddns_store_open(&s, dir, DDNS_STORE_RDONLY, 0, err, sizeof err),
+	    DDNS_EVERSION);
+	CHECK(s == NULL);
+	CHECK(strstr(err, "schema version 2") != NULL);
+	CHECK(strstr(err, "needs version 1") != NULL);
+	CHECK(strstr(err, dir) != NULL);
+	/* A writer with CREATE is refused too and rewrites nothing. */
+	CHECK_INT(
+	    ddns_store_open(&s, dir, DDNS_STORE_CREATE, 0, err, sizeof err),
+	    DDNS_EVERSION);
+	CHECK_INT(raw_meta_get_u32(dir, "schema", &found), 0);
+	CHECK_INT(found, 2);
+
+	CHECK_INT(raw_meta_put(dir, "schema", bad, sizeof bad), 0);
+	CHECK_INT(ddns_store_open(&s, dir, 0, 0, err, sizeof err),
+		  DDNS_ECORRUPT);
+}
+
+/* ---- zones ------------------------------------------------------------ */
+
+static int collect_zone(const struct ddns_zone *z, void *arg)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 512 - n, "%s%s", n ? "," : "", z->name);
+	return 0;
+}
+
+static void test_zone_add(ddns_store *s)
+{
+	struct ddns_zone z;
+	ddns_txn *t = begin(s, true);
+	time_t now = time(NULL);
+
+	zone_init(&z, "example.org");
+	CHECK_INT(ddns_zone_add(t, &z), 0);
+	CHECK_INT(z.id, 1);
+	CHECK(z.created >= now - 5 && z.created <= now + 5);
+	CHECK(z.serial != 0);
+	zone_init(&z, "dyn.example.org");
+	snprintf(z.hostmaster, sizeof z.hostmaster, "first\\.last.example.org");
+	CHECK_INT(ddns_zone_add(t, &z), 0);
+	CHECK_INT(z.id, 2);
+	zone_init(&z, "example.org");
+	CHECK_INT(ddns_zone_add(t, &z), DDNS_EEXIST);
+	zone_init(&z, "Bad_Zone.org");
+	CHECK_INT(ddns_zone_add(t, &z), DDNS_EBADNAME);
+	zone_init(&z, "other.org");
+	snprintf(z.ns[1], sizeof z.ns[1], "NS.Upper.org");
+	CHECK_INT(ddns_zone_add(t, &z), DDNS_EBADNAME);
+	z.n_ns = DDNS_ZONE_NS_MAX + 1;
+	CHECK_INT(ddns_zone_add(t, &z), DDNS_EINVAL);
+	CHECK_INT(ddns_txn_commit(t), 0);
+}
+
+static void test_zone_get(ddns_store *s)
+{
+	struct ddns_zone z;
+	char names[512] = "";
+	ddns_txn *t = begin(s, false);
+
+	CHECK_INT(ddns_zone_get(t, "example.org", &z), 0);
+	CHECK_STR(z.name, "example.org");
+	CHECK_INT(z.id, 1);
+	CHECK_INT(z.ttl, DDNS_DEFAULT_TTL);
+	CHECK_INT(z.n_ns, 2);
+	CHECK_STR(z.ns[0], "ns1.example.org");
+	CHECK_STR(z.ns[1], "ns2.example.net");
+	CHECK_STR(z.hostmaster, "hostmaster.example.org");
+	CHECK_INT(z.notified_serial, 0);
+	CHECK_INT(ddns_zone_get(t, "nope.org", &z), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_zone_get(t, "", &z), DDNS_ENOTFOUND);
+
+	CHECK_INT(ddns_zone_get_by_id(t, 2, &z), 0);
+	CHECK_STR(z.name, "dyn.example.org");
+	CHECK_STR(z.hostmaster, "first\\.last.example.org");
+	CHECK_INT(ddns_zone_get_by_id(t, 99, &z), DDNS_ENOTFOUND);
+
+	/* The deepest zone wins. */
+	CHECK_INT(ddns_zone_find(t, "a.b.dyn.example.org", &z), 0);
+	CHECK_STR(z.name, "dyn.example.org");
+	CHECK_INT(ddns_zone_find(t, "dyn.example.org", &z), 0);
+	CHECK_STR(z.name, "dyn.example.org");
+	CHECK_INT(ddns_zone_find(t, "www.example.org", &z), 0);
+	CHECK_STR(z.name, "example.org");
+	CHECK_INT(ddns_zone_find(t, "example.org", &z), 0);
+	CHECK_STR(z.name, "example.org");
+	CHECK_INT(ddns_zone_find(t, "example.com", &z), DDNS_ENOZONE);
+	CHECK_INT(ddns_zone_find(t, "org", &z), DDNS_ENOZONE);
+
+	CHECK_INT(ddns_zone_foreach(t, collect_zone, names), 0);
+	CHECK_STR(names, "dyn.example.org,example.org");
+	/* Writes through a read transaction are refused. */
+	CHECK_INT(ddns_zone_bump_serial(t, "example.org", NULL), DDNS_EINVAL);
+	ddns_txn_abort(t);
+}
+
+static void test_zone_update(ddns_store *s)
+{
+	struct ddns_zone z, got;
+	ddns_txn *t = begin(s, true);
+	ddns_txn *t2 = NULL;
+
+	quiet(1);
+	CHECK_INT(ddns_txn_begin(s, true, &t2), DDNS_EINVAL);
+	quiet(0);
+	CHECK_INT(ddns_zone_get(t, "example.org", &z), 0);
+	z.ttl = 300;
+	z.n_ns = 1;
+	z.id = 77;     /* ignored */
+	z.created = 5; /* ignored */
+	z.kind = DDNS_ZONE_MASTER;
+	CHECK_INT(ddns_zone_update(t, &z), 0);
+	CHECK_INT(ddns_zone_get(t, "example.org", &got), 0);
+	CHECK_INT(got.id, 1);
+	CHECK_INT(got.ttl, 300);
+	CHECK_INT(got.n_ns, 1);
+	CHECK_INT(got.kind, DDNS_ZONE_MASTER);
+	CHECK(got.created != 5);
+	zone_init(&z, "absent.org");
+	z.id = 1;
+	CHECK_INT(ddns_zone_update(t, &z), DDNS_ENOTFOUND);
+
+	CHECK_INT(ddns_zone_set_notified(t, 1, 4242), 0);
+	CHECK_INT(ddns_zone_set_notified(t, 999, 1), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_zone_get(t, "example.org", &got), 0);
+	CHECK_INT(got.notified_serial, 4242);
+	CHECK_INT(ddns_txn_commit(t), 0);
+}
+
+static void test_serial(ddns_store *s)
+{
+	struct ddns_zone z;
+	uint32_t before, after = 0;
+	ddns_txn *t = begin(s, true);
+
+	CHECK_INT(ddns_zone_get(t, "example.org", &z), 0);
+	before = z.serial;
+	CHECK_INT(ddns_zone_bump_serial(t, "example.org", &after), 0);
+	CHECK_INT(after, before + 1);
+	CHECK_INT(ddns_zone_bump_serial(t, "example.org", NULL), 0);
+	CHECK_INT(ddns_zone_get(t, "example.org", &z), 0);
+	CHECK_INT(z.serial, before + 2);
+	CHECK_INT(ddns_zone_bump_serial(t, "nope.org", NULL), DDNS_ENOTFOUND);
+	/* Aborted bumps are not kept. */
+	ddns_txn_abort(t);
+	t = begin(s, false);
+	CHECK_INT(ddns_zone_get(t, "example.org", &z), 0);
+	CHECK_INT(z.serial, before);
+	ddns_txn_abort(t);
+}
+
+/* RFC 1982 wrap: the serial is set with raw LMDB while the store is shut. */
+static ddns_store *test_serial_wrap(ddns_store *s, const char *dir)
+{
+	uint8_t max[4] = {0xff, 0xff, 0xff, 0xff},
+		half[4] = {0x7f, 0xff, 0xff, 0xff};
+	uint32_t v = 0;
+	ddns_txn *t;
+
+	ddns_store_close(s);
+	CHECK_INT(raw_meta_put(dir, "serial/example.org", max, 4), 0);
+	s = open_rw(dir, 0);
+	t = begin(s, true);
+	CHECK_INT(ddns_zone_bump_serial(t, "example.org", &v), 0);
+	CHECK_INT(v, 1); /* 0 is skipped */
+	CHECK_INT(ddns_zone_bump_serial(t, "example.org", &v), 0);
+	CHECK_INT(v, 2);
+	CHECK_INT(ddns_txn_commit(t), 0);
+	ddns_store_close(s);
+
+	CHECK_INT(raw_meta_put(dir, "serial/example.org", half, 4), 0);
+	s = open_rw(dir, 0);
+	t = begin(s, true);
+	CHECK_INT(ddns_zone_bump_serial(t, "example.org", &v), 0);
+	CHECK_INT(v, 0x80000000u);
+	CHECK_INT(ddns_txn_commit(t), 0);
+	return s;
+}
+
+/* ---- hosts ------------------------------------------------------------ */
+
+static void test_host_add(ddns_store *s)
+{
+	struct ddns_host h;
+	ddns_txn *t = begin(s, true);
+
+	host_init(&h, "a.example.org", 1);
+	CHECK_INT(ddns_host_add(t, &h), 0);
+	CHECK_INT(ddns_host_add(t, &h), DDNS_EEXIST);
+	host_init(&h, "c.example.org", 1);
+	CHECK_INT(ddns_host_add(t, &h), 0);
+	host_init(&h, "b.dyn.example.org", 2);
+	CHECK_INT(ddns_host_add(t, &h), 0);
+	host_init(&h, "x.y.dyn.example.org", 2);
+	CHECK_INT(ddns_host_add(t, &h), 0);
+
+	host_init(&h, "z.dyn.example.org", 1); /* belongs to the deeper zone */
+	CHECK_INT(ddns_host_add(t, &h), DDNS_EINVAL);
+	host_init(&h, "example.org", 1); /* the apex is no host */
+	CHECK_INT(ddns_host_add(t, &h), DDNS_EINVAL);
+	host_init(&h, "q.example.com", 1);
+	CHECK_INT(ddns_host_add(t, &h), DDNS_EINVAL);
+	host_init(&h, "q.example.com", 77);
+	CHECK_INT(ddns_host_add(t, &h), DDNS_ENOZONE);
+	host_init(&h, "q.example.org", 77);
+	CHECK_INT(ddns_host_add(t, &h), DDNS_ENOZONE);
+	host_init(&h, "Q.example.org", 1);
+	CHECK_INT(ddns_host_add(t, &h), DDNS_EBADNAME);
+	host_init(&h, "q..example.org", 1);
+	CHECK_INT(ddns_host_add(t, &h), DDNS_EBADNAME);
+	CHECK_INT(ddns_txn_commit(t), 0);
+}
+
+static void test_host_get_put(ddns_store *s)
+{
+	struct ddns_host h, got;
+	ddns_txn *t = begin(s, true);
+
+	CHECK_INT(ddns_host_get(t, "a.example.org", &got), 0);
+	host_init(&h, "a.example.org", 1);
+	CHECK(memcmp(&got, &h, sizeof h) == 0);
+	CHECK_STR(got.fqdn, "a.example.org");
+
+	h.flags = DDNS_HOST_V4 | DDNS_HOST_V6 | DDNS_HOST_TLS6;
+	inet_pton(AF_INET, "198.51.100.7", &h.v4);
+	inet_pton(AF_INET6, "2001:db8::1", &h.v6);
+	h.updated = -1; /* signed values survive */
+	h.client_faults = 3;
+	h.server_faults = 4;
+	h.auth_faults = 0xffffffffu;
+	h.last_fault = INT64_MAX;
+	CHECK_INT(ddns_host_put(t, &h), 0);
+	CHECK_INT(ddns_host_get(t, "a.example.org", &got), 0);
+	CHECK(memcmp(&got, &h, sizeof h) == 0);
+
+	h.zone_id = 2; /* a zone it does not lie in */
+	CHECK_INT(ddns_host_put(t, &h), DDNS_EINVAL);
+	host_init(&h, "absent.example.org", 1);
+	CHECK_INT(ddns_host_put(t, &h), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_host_get(t, "absent.example.org", &got), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_host_get(t, "", &got), DDNS_ENOTFOUND);
+
+	host_init(&h, "gone.example.org", 1);
+	CHECK_INT(ddns_host_add(t, &h), 0);
+	CHECK_INT(ddns_host_del(t, "gone.example.org"), 0);
+	CHECK_INT(ddns_host_del(t, "gone.example.org"), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_host_get(t, "gone.example.org", &got), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_txn_commit(t), 0);
+}
+
+struct names {
+	char list[1024];
+	int stop_after; /* 0: never */
+	int seen;
+};
+
+static int collect_host(const struct ddns_host *h, void *arg)
+{
+	struct names *n = arg;
+	size_t len = strlen(n->list);
+
+	snprintf(n->list + len, sizeof n->list - len, "%s%s", len ? "," : "",
+		 h->fqdn);
+	n->seen++;
+	return n->stop_after && n->seen >= n->stop_after ? 7 : 0;
+}
+
+static void test_host_foreach(ddns_store *s)
+{
+	struct names n;
+	struct ddns_zone z;
+	ddns_txn *t = begin(s, false);
+
+	memset(&n, 0, sizeof n);
+	CHECK_INT(ddns_zone_get(t, "example.org", &z), 0);
+	CHECK_INT(ddns_host_foreach(t, &z, collect_host, &n), 0);
+	CHECK_STR(n.list, "a.example.org,c.example.org");
+
+	memset(&n, 0, sizeof n);
+	CHECK_INT(ddns_zone_get(t, "dyn.example.org", &z), 0);
+	CHECK_INT(ddns_host_foreach(t, &z, collect_host, &n), 0);
+	CHECK_STR(n.list, "b.dyn.example.org,x.y.dyn.example.org");
+
+	memset(&n, 0, sizeof n);
+	CHECK_INT(ddns_host_foreach(t, NULL, collect_host, &n), 0);
+	CHECK_STR(n.list, "a.example.org,c.example.org,b.dyn.example.org,"
+			  "x.y.dyn.example.org");
+
+	memset(&n, 0, sizeof n);
+	n.stop_after = 1;
+	CHECK_INT(ddns_host_foreach(t, NULL, collect_host, &n), 7);
+	CHECK_INT(n.seen, 1);
+	ddns_txn_abort(t);
+}
+
+/* A zone may not be added over or above existing hosts. */
+static void test_zone_over_hosts(ddns_store *s)
+{
+	CHECK_INT(add_zone(s, "c.example.org", NULL), DDNS_EBUSY);
+	CHECK_INT(add_zone(s, "y.dyn.example.org", NULL), DDNS_EBUSY);
+}
+
+static void test_zone_del(ddns_store *s)
+{
+	struct ddns_zone z;
+	struct names n;
+	unsigned count = 99;
+	uint32_t id = 0;
+	ddns_txn *t = begin(s, true);
+
+	CHECK_INT(ddns_zone_del(t, "dyn.example.org", false, &count),
+		  DDNS_EBUSY);
+	CHECK_INT(count, 2);
+	CHECK_INT(ddns_zone_del(t, "example.org", false, &count), DDNS_EBUSY);
+	CHECK_INT(count, 2); /* hosts of the nested zone are not counted */
+	CHECK_INT(ddns_zone_del(t, "example.org", true, &count), 0);
+	CHECK_INT(count, 2);
+	CHECK_INT(ddns_zone_del(t, "example.org", true, &count),
+		  DDNS_ENOTFOUND);
+	CHECK_INT(ddns_zone_get(t, "example.org", &z), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_zone_get_by_id(t, 1, &z), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_zone_bump_serial(t, "example.org", NULL),
+		  DDNS_ENOTFOUND);
+	memset(&n, 0, sizeof n);
+	CHECK_INT(ddns_host_foreach(t, NULL, collect_host, &n), 0);
+	CHECK_STR(n.list, "b.dyn.example.org,x.y.dyn.example.org");
+	CHECK_INT(ddns_txn_commit(t), 0);
+
+	/* Ids are never reused. */
+	CHECK_INT(add_zone(s, "example.org", &id), 0);
+	CHECK_INT(id, 3);
+	t = begin(s, true);
+	CHECK_INT(ddns_zone_del(t, "example.org", false, NULL), 0);
+	CHECK_INT(ddns_zone_del(t, "dyn.example.org", true, NULL), 0);
+	memset(&n, 0, sizeof n);
+	CHECK_INT(ddns_host_foreach(t, NULL, collect_host, &n), 0);
+	CHECK_STR(n.list, "");
+	CHECK_INT(ddns_txn_commit(t), 0);
+}
+
+static int count_host(const struct ddns_host *h, void *arg)
+{
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+/* Force-deleting a zone whose hosts span many pages, with a nested zone's
+ * hosts interleaved in the key range. */
+static void test_zone_del_many(ddns_store *s)
+{
+	char fqdn[DDNS_NAME_BUF];
+	struct ddns_host h;
+	struct ddns_zone z;
+	uint32_t big = 0, nested = 0;
+	unsigned count = 0, left = 0;
+	ddns_txn *t;
+
+	CHECK_INT(add_zone(s, "big.test", &big), 0);
+	CHECK_INT(add_zone(s, "n.big.test", &nested), 0);
+	t = begin(s, true);
+	for (int i = 0; i < 600; i++) {
+		snprintf(fqdn, sizeof fqdn, "h%03d.big.test", i);
+		host_init(&h, fqdn, big);
+		CHECK_INT(ddns_host_add(t, &h), 0);
+		if (i % 10)
+			continue;
+		snprintf(fqdn, sizeof fqdn, "h%03d.n.big.test", i);
+		host_init(&h, fqdn, nested);
+		CHECK_INT(ddns_host_add(t, &h), 0);
+	}
+	CHECK_INT(ddns_zone_del(t, "big.test", true, &count), 0);
+	CHECK_INT(count, 600);
+	CHECK_INT(ddns_host_foreach(t, NULL, count_host, &left), 0);
+	CHECK_INT(left, 60);
+	CHECK_INT(ddns_zone_get(t, "n.big.test", &z), 0);
+	left = 0;
+	CHECK_INT(ddns_host_foreach(t, &z, count_host, &left), 0);
+	CHECK_INT(left, 60);
+	CHECK_INT(ddns_zone_del(t, "n.big.test", true, &count), 0);
+	CHECK_INT(count, 60);
+	CHECK_INT(ddns_txn_commit(t), 0);
+}
+
+/* ---- encodings -------------------------------------------------------- */
+
+/* A zone with every field used, encoded into BUF; returns the length. */
+static int zone_sample(struct ddns_zone *z, uint8_t *buf, size_t cap)
+{
+	zone_init(z, "example.org");
+	z->id = 0xfedcba98;
+	z->ttl = 123456;
+	z->kind = DDNS_ZONE_MASTER;
+	z->created = -2;
+	z->n_ns = DDNS_ZONE_NS_MAX;
+	for (int i = 0; i < DDNS_ZONE_NS_MAX; i++)
+		snprintf(z->ns[i], sizeof z->ns[i], "ns%d.example.net", i);
+	return ddns_zone_encode(z, buf, cap);
+}
+
+static void test_zone_codec(void)
+{
+	struct ddns_zone z, got;
+	uint8_t buf[4096];
+	int n = zone_sample(&z, buf, sizeof buf);
+
+	CHECK(n > 0);
+	memset(&got, 0x55, sizeof got);
+	CHECK_INT(ddns_zone_decode(buf, (size_t)n, &got), 0);
+	CHECK_STR(got.name, ""); /* filled by the caller, from the key */
+	CHECK_INT(got.serial, 0);
+	CHECK_INT(got.id, z.id);
+	CHECK_INT(got.ttl, z.ttl);
+	CHECK_INT(got.kind, z.kind);
+	CHECK_INT(got.created, -2);
+	CHECK_INT(got.n_ns, DDNS_ZONE_NS_MAX);
+	CHECK_STR(got.ns[7], "ns7.example.net");
+	CHECK_STR(got.hostmaster, z.hostmaster);
+	CHECK_INT(buf[0], 1);
+	CHECK_INT(buf[1], 0xfe); /* big-endian */
+}
+
+static void test_zone_codec_corrupt(void)
+{
+	struct ddns_zone z, got;
+	uint8_t buf[4096], bad[4096];
+	int n = zone_sample(&z, buf, sizeof buf);
+
+	CHECK_INT(ddns_zone_encode(&z, buf, (size_t)n - 1), DDNS_ETOOBIG);
+	for (int len = 0; len < n; len++)
+		if (ddns_zone_decode(buf, (size_t)len, &got) != DDNS_ECORRUPT)
+			CHECK_INT(len, -1); /* every truncation is refused */
+	memcpy(bad, buf, (size_t)n);
+	bad[n] = 0;
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n + 1, &got), DDNS_ECORRUPT);
+	bad[0] = 2;
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	bad[0] = 0;
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+
+	memcpy(bad, buf, (size_t)n);
+	bad[18] = DDNS_ZONE_NS_MAX + 1; /* n_ns */
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[9] = 2; /* kind */
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	memset(bad + 1, 0, 4); /* id 0 */
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[20] = 'N'; /* "ns0..." -> "Ns0...": not a normalised name */
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[19] = 0; /* empty string */
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+
+	/* A string of 254 octets is over the limit even if present. */
+	z.n_ns = 1;
+	n = ddns_zone_encode(&z, buf, sizeof buf);
+	CHECK(n > 0);
+	memcpy(bad, buf, 19);
+	bad[19] = 254;
+	memset(bad + 20, 'a', 254);
+	bad[20 + 254] = 1;
+	bad[20 + 255] = 'x';
+	CHECK_INT(ddns_zone_decode(bad, 20 + 256, &got), DDNS_ECORRUPT);
+	z.id = 0;
+	CHECK_INT(ddns_zone_encode(&z, buf, sizeof buf), DDNS_EINVAL);
+}
+
+static void test_host_codec(void)
+{
+	struct ddns_host h, got;
+	uint8_t buf[256], bad[256];
+	int n;
+
+	host_init(&h, "a.example.org", 0x01020304);
+	h.flags = 0xffffffffu;
+	inet_pton(AF_INET6, "2001:db8::42", &h.v6);
+	h.updated = INT64_MIN;
+	h.last_fault = 1;
+	h.client_faults = 1;
+	h.server_faults = 2;
+	h.auth_faults = 3;
+	n = ddns_host_encode(&h, buf, sizeof buf);
+	CHECK_INT(n, 113);
+	CHECK_INT(buf[0], 1);
+	CHECK_INT(buf[1], 1);
+	CHECK_INT(buf[4], 4);
+	CHECK_INT(buf[9], 192); /* v4 in network order */
+	memset(&got, 0x55, sizeof got);
+	CHECK_INT(ddns_host_decode(buf, (size_t)n, &got), 0);
+	CHECK_STR(got.fqdn, "");
+	memcpy(got.fqdn, h.fqdn, sizeof h.fqdn);
+	CHECK(memcmp(&got, &h, sizeof h) == 0);
+
+	CHECK_INT(ddns_host_encode(&h, buf, (size_t)n - 1), DDNS_ETOOBIG);
+	for (int len = 0; len < n; len++)
+		if (ddns_host_decode(buf, (size_t)len, &got) != DDNS_ECORRUPT)
+			CHECK_INT(len, -1);
+	memcpy(bad, buf, (size_t)n);
+	bad[n] = 0;
+	CHECK_INT(ddns_host_decode(bad, (size_t)n + 1, &got), DDNS_ECORRUPT);
+	bad[0] = 2;
+	CHECK_INT(ddns_host_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	bad[0] = 0;
+	CHECK_INT(ddns_host_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	memset(bad + 1, 0, 4);
+	CHECK_INT(ddns_host_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	h.zone_id = 0;
+	CHECK_INT(ddns_host_encode(&h, buf, sizeof buf), DDNS_EINVAL);
+}
+
+/* Records damaged behind the store's back are reported, not guessed at. */
+static void test_corrupt_records(const char *base)
+{
+	char dir[512];
+	uint8_t junk[113] = {2}; /* a record version from the future */
+	struct ddns_zone z;
+	struct ddns_host h;
+	unsigned n = 0;
+	uint32_t zid = 0;
+	ddns_store *s;
+	ddns_txn *t;
+
+	path_join(dir, sizeof dir, base, "corrupt");
+	s = open_rw(dir, 0);
+	CHECK_INT(add_zone(s, "bad.test", &zid), 0);
+	CHECK_INT(add_host(s, "h.bad.test", zid), 0);
+	ddns_store_close(s);
+	CHECK_INT(raw_put(dir, "hosts", "test.bad.h", 10, junk, sizeof junk),
+		  0);
+	CHECK_INT(raw_put(dir, "zones", "bad.test", 8, junk, 20), 0);
+
+	s = open_rw(dir, 0);
+	t = begin(s, false);
+	quiet(1);
+	CHECK_INT(ddns_host_get(t, "h.bad.test", &h), DDNS_ECORRUPT);
+	CHECK_INT(ddns_host_foreach(t, NULL, count_host, &n), DDNS_ECORRUPT);
+	CHECK_INT(ddns_zone_get(t, "bad.test", &z), DDNS_ECORRUPT);
+	CHECK_INT(ddns_zone_get_by_id(t, zid, &z), DDNS_ECORRUPT);
+	CHECK_INT(ddns_zone_find(t, "h.bad.test", &z), DDNS_ECORRUPT);
+	quiet(0);
+	CHECK_INT(n, 0);
+	ddns_txn_abort(t);
+	ddns_store_close(s);
+}
+
+/* ---- a full map, then a bigger one ------------------------------------ */
+
+/* Add batches of 20 hosts until the map is full; returns hosts committed. */
+static unsigned fill_map(ddns_store *s, uint32_t zid)
+{
+	char fqdn[DDNS_NAME_BUF];
+	struct ddns_host h;
+	unsigned committed = 0;
+	int rc = 0;
+
+	quiet(1);
+	for (int batch = 0; batch < 1000 && rc == 0; batch++) {
+		ddns_txn *t = begin(s, true);
+
+		for (int i = 0; i < 20 && rc == 0; i++) {
+			snprintf(fqdn, sizeof fqdn, "host-%05d.full.test",
+				 batch * 20 + i);
+			host_init(&h, fqdn, zid);
+			rc = ddns_host_add(t, &h);
+		}
+		if (rc) {
+			ddns_txn_abort(t); /* the only way out after EFULL */
+			break;
+		}
+		rc = ddns_txn_commit(t);
+		if (rc == 0)
+			committed += 20;
+	}
+	quiet(0);
+	CHECK_INT(rc, DDNS_EFULL);
+	return committed;
+}
+
+static void test_map_full(const char *base)
+{
+	char dir[512];
+	struct ddns_host h;
+	unsigned committed, seen = 0;
+	uint32_t zid = 0;
+	ddns_store *s;
+	ddns_txn *t;
+
+	path_join(dir, sizeof dir, base, "full");
+	s = open_rw(dir, 256 * 1024);
+	CHECK_INT(add_zone(s, "full.test", &zid), 0);
+	committed = fill_map(s, zid);
+	CHECK(committed > 0);
+	ddns_store_close(s);
+
+	/* Reopened with a larger map, every committed host is there and
+	 * writes go on. */
+	s = open_rw(dir, 8 * 1024 * 1024);
+	t = begin(s, true);
+	CHECK_INT(ddns_host_foreach(t, NULL, count_host, &seen), 0);
+	CHECK_INT(seen, committed);
+	host_init(&h, "after.full.test", zid);
+	CHECK_INT(ddns_host_add(t, &h), 0);
+	for (unsigned i = 0; i < 200; i++) {
+		snprintf(h.fqdn, sizeof h.fqdn, "more-%u.full.test", i);
+		CHECK_INT(ddns_host_add(t, &h), 0);
+	}
+	CHECK_INT(ddns_txn_commit(t), 0);
+	ddns_store_close(s);
+
+	/* map_size 0 keeps the grown map: the data still fits. */
+	s = open_rw(dir, 0);
+	t = begin(s, false);
+	seen = 0;
+	CHECK_INT(ddns_host_foreach(t, NULL, count_host, &seen), 0);
+	CHECK_INT(seen, committed + 201);
+	ddns_txn_abort(t);
+	ddns_store_close(s);
+}
+
+/* ---- a reader in another process -------------------------------------- */
+
+static bool pipe_read(int fd, void *buf, size_t len)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	size_t got = 0;
+
+	while (got < len) {
+		if (poll(&p, 1, PIPE_TIMEOUT_MS) != 1)
+			return false;
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return true;
+}
+
+static bool pipe_write(int fd, const void *buf, size_t len)
+{
+	return write(fd, buf, len) == (ssize_t)len;
+}
+
+/* A child process and the pipes to drive it: the parent writes GO, the
+ * child writes READY, and at the end its check counts to RES. */
+struct peer {
+	int go[2], ready[2], res[2];
+	pid_t pid;
+};
+
+typedef void (*peer_fn)(const char *dir, int go, int ready);
+
+/* Fork a child running FN on DIR.  No store may be open: LMDB handles must
+ * not cross fork(). */
+static bool peer_start(struct peer *p, peer_fn fn, const char *dir)
+{
+	int counts[2];
+
+	if (pipe(p->go) || pipe(p->ready) || pipe(p->res))
+		return false;
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid != 0)
+		return p->pid > 0;
+	check_passed = check_failed = 0;
+	fn(dir, p->go[0], p->ready[1]);
+	counts[0] = check_passed;
+	counts[1] = check_failed;
+	_exit(pipe_write(p->res[1], counts, sizeof counts) ? 0 : 1);
+}
+
+/* Add the child's counts to ours and reap it. */
+static void peer_finish(struct peer *p)
+{
+	int counts[2] = {0, 0}, status = -1;
+
+	CHECK(pipe_read(p->res[0], counts, sizeof counts));
+	CHECK_INT(waitpid(p->pid, &status, 0), p->pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	check_passed += counts[0];
+	check_failed += counts[1];
+	CHECK(counts[0] > 0);
+	for (int i = 0; i < 2; i++) {
+		close(p->go[i]);
+		close(p->ready[i]);
+		close(p->res[i]);
+	}
+}
+
+static ddns_store *open_ro(const char *dir)
+{
+	char err[256];
+	ddns_store *s = NULL;
+
+	CHECK_INT(
+	    ddns_store_open(&s, dir, DDNS_STORE_RDONLY, 0, err, sizeof err), 0);
+	return s;
+}
+
+/* Child: miss the host, wait for the parent's commit, renew, see it. */
+static void reader_child(const char *dir, int go, int ready)
+{
+	struct ddns_host h;
+	ddns_store *s = open_ro(dir);
+	ddns_txn *t = s ? begin(s, false) : NULL;
+	char c = 0;
+
+	if (t)
+		CHECK_INT(ddns_host_get(t, "late.dyn.example.org", &h),
+			  DDNS_ENOTFOUND);
+	CHECK(pipe_write(ready, "r", 1));
+	CHECK(pipe_read(go, &c, 1) && c == 'c');
+	if (t) {
+		/* the old snapshot does not see it; a renewed one does */
+		CHECK_INT(ddns_host_get(t, "late.dyn.example.org", &h),
+			  DDNS_ENOTFOUND);
+		ddns_txn_reset(t);
+		CHECK_INT(ddns_txn_renew(t), 0);
+		CHECK_INT(ddns_host_get(t, "late.dyn.example.org", &h), 0);
+		CHECK_STR(h.fqdn, "late.dyn.example.org");
+		CHECK_INT(ddns_txn_renew(t), 0); /* renew of a live txn */
+		ddns_txn_abort(t);
+	}
+	ddns_store_close(s);
+}
+
+/* The store is closed around fork() and reopened; returns the new handle. */
+static ddns_store *test_reader_process(ddns_store *s, const char *dir)
+{
+	struct peer p;
+	uint32_t zid = 0;
+	char c = 0;
+
+	CHECK_INT(add_zone(s, "dyn.example.org", &zid), 0);
+	ddns_store_close(s);
+	if (!peer_start(&p, reader_child, dir)) {
+		CHECK(0);
+		return open_rw(dir, 0);
+	}
+	s = open_rw(dir, 0);
+	CHECK(pipe_read(p.ready[0], &c, 1) && c == 'r');
+	CHECK_INT(add_host(s, "late.dyn.example.org", zid), 0);
+	CHECK(pipe_write(p.go[1], "c", 1));
+	peer_finish(&p);
+	return s;
+}
+
+/* Child: a reader whose map another process grows under it. */
+static void grown_child(const char *dir, int go, int ready)
+{
+	ddns_store *s = open_ro(dir);
+	ddns_txn *t = s ? begin(s, false) : NULL;
+	unsigned n = 0;
+	char c = 0;
+
+	if (t)
+		ddns_txn_reset(t);
+	CHECK(pipe_write(ready, "r", 1));
+	CHECK(pipe_read(go, &c, 1) && c == 'c');
+	if (t) {
+		CHECK_INT(ddns_txn_renew(t), 0); /* adopts the larger map */
+		CHECK_INT(ddns_host_foreach(t, NULL, count_host, &n), 0);
+		CHECK_INT(n, 3000);
+		ddns_txn_abort(t);
+	}
+	ddns_store_close(s);
+}
+
+static void test_map_resized(const char *base)
+{
+	char dir[512], fqdn[DDNS_NAME_BUF];
+	struct ddns_host h;
+	struct peer p;
+	uint32_t zid = 0;
+	ddns_store *s;
+	ddns_txn *t;
+	char c = 0;
+
+	path_join(dir, sizeof dir, base, "grow");
+	s = open_rw(dir, 256 * 1024);
+	CHECK_INT(add_zone(s, "grow.test", &zid), 0);
+	ddns_store_close(s);
+	if (!peer_start(&p, grown_child, dir)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(pipe_read(p.ready[0], &c, 1) && c == 'r');
+	s = open_rw(dir, 16 * 1024 * 1024);
+	t = begin(s, true);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(fqdn, sizeof fqdn, "h%04d.grow.test", i);
+		host_init(&h, fqdn, zid);
+		CHECK_INT(ddns_host_add(t, &h), 0);
+	}
+	CHECK_INT(ddns_txn_commit(t), 0);
+	CHECK(pipe_write(p.go[1], "c", 1));
+	peer_finish(&p);
+	ddns_store_close(s);
+}
+
+/* Reset / renew within one process. */
+static void test_renew(ddns_store *s)
+{
+	struct ddns_zone z;
+	ddns_txn *r = begin(s, false);
+
+	CHECK_INT(ddns_zone_get(r, "renew.test", &z), DDNS_ENOTFOUND);
+	ddns_txn_reset(r);
+	CHECK_INT(add_zone(s, "renew.test", NULL), 0);
+	CHECK_INT(ddns_txn_renew(r), 0);
+	CHECK_INT(ddns_zone_get(r, "renew.test", &z), 0);
+	CHECK_INT(ddns_txn_commit(r), 0);
+	ddns_txn_abort(NULL);
+}
+
+int main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char base[400], dir[512];
+	ddns_store *s;
+
+	ddns_log_init("test_store", DDNS_LOG_ERR);
+	snprintf(base, sizeof base, "%s/ddns-test-store-XXXXXX",
+		 tmp && tmp[0] ? tmp : "/tmp");
+	if (!mkdtemp(base)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_open(base);
+	test_open_refused(base);
+	test_version(base);
+	test_zone_codec();
+	test_zone_codec_corrupt();
+	test_host_codec();
+
+	path_join(dir, sizeof dir, base, "main");
+	s = open_rw(dir, 0);
+	if (s) {
+		test_zone_add(s);
+		test_zone_get(s);
+		test_zone_update(s);
+		test_serial(s);
+		s = test_serial_wrap(s, dir);
+		test_host_add(s);
+		test_host_get_put(s);
+		test_host_foreach(s);
+		test_zone_over_hosts(s);
+		test_zone_del(s);
+		test_zone_del_many(s);
+		test_renew(s);
+		s = test_reader_process(s, dir);
+		ddns_store_close(s);
+	}
+	test_corrupt_records(base);
+	test_map_full(base);
+	test_map_resized(base);
+	rm_tree(base);
+	return check_done();
+}
