@@ -1,0 +1,576 @@
+/*
+ * rb_proto.c -- remote backend requests answered from the store.
+ *
+ * Requests are parsed with jansson after a length cap; replies are written
+ * by hand into the caller's reusable buffer, so answering a lookup costs
+ * no allocation beyond the parse.  Facts about what pdns 4.7 accepts are in
+ * shared/reference/pdns-remote-backend.md; in short: ttl and domain_id are
+ * numbers, auth is 0/1, names carry a trailing dot, an SOA is only ever
+ * returned at a zone apex, and {"result":false} means "nothing".
+ */
+#include "rb_proto.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+#include "log.h"
+#include "names.h"
+
+/* SOA timers after the serial: refresh, retry, expire.  The minimum (the
+ * negative-caching TTL) is the zone's own TTL, so a name registered after
+ * an NXDOMAIN shows up as fast as an address change. */
+#define RB_SOA_TIMERS "10800 3600 604800"
+
+/* Record types served, as a mask. */
+enum {
+	RR_SOA = 1 << 0,
+	RR_NS = 1 << 1,
+	RR_A = 1 << 2,
+	RR_AAAA = 1 << 3,
+	RR_ANY = RR_SOA | RR_NS | RR_A | RR_AAAA,
+	RR_ADDR = RR_A | RR_AAAA,
+};
+
+/* Records being written into a reply array. */
+struct rr_out {
+	struct ddns_buf *b;
+	const struct ddns_zone *zone;
+	unsigned n; /* records written so far */
+};
+
+typedef int (*method_fn)(ddns_txn *t, json_t *params, struct ddns_buf *out);
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* Copy untrusted S into OUT (CAP bytes, CAP > 0), unprintable bytes as '?'
+ * and cut at CAP - 1, so that a request cannot forge log lines. */
+static const char *log_safe(const char *s, char *out, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; s && s[i] && i + 1 < cap; i++)
+		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	out[i] = '\0';
+	return out;
+}
+
+int rb_reply_false(struct ddns_buf *out)
+{
+	ddns_buf_reset(out);
+	return ddns_buf_adds(out, RB_REPLY_FALSE);
+}
+
+/* A refused request: reply false and pass CODE on. */
+static int refuse(struct ddns_buf *out, int code)
+{
+	rb_reply_false(out);
+	return code;
+}
+
+/* A request served with nothing to answer. */
+static int nothing(struct ddns_buf *out)
+{
+	rb_reply_false(out);
+	return 0;
+}
+
+/* String member KEY of OBJ into *S (borrowed from OBJ) and its length
+ * into *LEN (may be NULL).  0, or DDNS_EINVAL if absent or not a string. */
+static int get_str(json_t *obj, const char *key, const char **s, size_t *len)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_string(v))
+		return DDNS_EINVAL;
+	*s = json_string_value(v);
+	if (len)
+		*len = json_string_length(v);
+	return 0;
+}
+
+/*
+ * Integer member KEY of OBJ into *OUT; an absent or null member leaves *OUT
+ * as it is.  A real with an integral value is accepted too, since pdns's
+ * JSON writer prints some ids from doubles.  0 or DDNS_EINVAL.
+ */
+static int get_int(json_t *obj, const char *key, long long *out)
+{
+	json_t *v = json_object_get(obj, key);
+	double d;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_integer(v)) {
+		*out = json_integer_value(v);
+		return 0;
+	}
+	if (!json_is_real(v))
+		return DDNS_EINVAL;
+	d = json_real_value(v);
+	if (!(d > -1e15 && d < 1e15) || (double)(long long)d != d)
+		return DDNS_EINVAL;
+	*out = (long long)d;
+	return 0;
+}
+
+static unsigned qtype_mask(const char *qtype)
+{
+	static const struct {
+		const char *name;
+		unsigned mask;
+	} types[] = {
+		{"ANY", RR_ANY}, {"SOA", RR_SOA}, {"NS", RR_NS},
+		{"A", RR_A},     {"AAAA", RR_AAAA},
+	};
+
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcasecmp(qtype, types[i].name) == 0)
+			return types[i].mask;
+	return 0;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+/* Append one record: owner PREFIX + NAME + ".", TYPE, CONTENT, TTL.  Errors
+ * are kept in o->b->failed and checked once the reply is complete. */
+static void rr_add(struct rr_out *o, const char *type, const char *prefix,
+		   const char *name, const char *content, uint32_t ttl)
+{
+	char owner[DDNS_NAME_BUF + 4];
+
+	snprintf(owner, sizeof owner, "%s%s.", prefix, name);
+	ddns_buf_adds(o->b, o->n++ ? ",{\"qtype\":\"" : "{\"qtype\":\"");
+	ddns_buf_adds(o->b, type);
+	ddns_buf_adds(o->b, "\",\"qname\":");
+	ddns_buf_json_str(o->b, owner);
+	ddns_buf_adds(o->b, ",\"content\":");
+	ddns_buf_json_str(o->b, content);
+	ddns_buf_printf(o->b,
+			",\"ttl\":%" PRIu32 ",\"domain_id\":%" PRIu32
+			",\"auth\":1,\"scopeMask\":0}",
+			ttl, o->zone->id);
+}
+
+static void rr_soa(struct rr_out *o)
+{
+	const struct ddns_zone *z = o->zone;
+	char content[2 * DDNS_NAME_BUF + 64];
+	const char *mname = z->n_ns ? z->ns[0] : z->name;
+
+	if (z->hostmaster[0])
+		snprintf(content, sizeof content,
+			 "%s. %s. %" PRIu32 " " RB_SOA_TIMERS " %" PRIu32,
+			 mname, z->hostmaster, z->serial, z->ttl);
+	else
+		snprintf(content, sizeof content,
+			 "%s. hostmaster.%s. %" PRIu32 " " RB_SOA_TIMERS
+			 " %" PRIu32,
+			 mname, z->name, z->serial, z->ttl);
+	rr_add(o, "SOA", "", z->name, content, RB_SOA_NS_TTL);
+}
+
+static void rr_ns(struct rr_out *o)
+{
+	const struct ddns_zone *z = o->zone;
+	char content[DDNS_NAME_BUF + 1];
+
+	for (unsigned i = 0; i < z->n_ns && i < DDNS_ZONE_NS_MAX; i++) {
+		snprintf(content, sizeof content, "%s.", z->ns[i]);
+		rr_add(o, "NS", "", z->name, content, RB_SOA_NS_TTL);
+	}
+}
+
+/* The host's A and/or AAAA (TYPES) at PREFIX + its name.  A host flagged
+ * for abuse or blocked by an operator has no records at all. */
+static void rr_host(struct rr_out *o, const struct ddns_host *h,
+		    const char *prefix, unsigned types)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (h->flags & (DDNS_HOST_ABUSE | DDNS_HOST_BLOCKED))
+		return;
+	if ((types & RR_A) && (h->flags & DDNS_HOST_V4) &&
+	    inet_ntop(AF_INET, &h->v4, a, sizeof a))
+		rr_add(o, "A", prefix, h->fqdn, a, o->zone->ttl);
+	if ((types & RR_AAAA) && (h->flags & DDNS_HOST_V6) &&
+	    inet_ntop(AF_INET6, &h->v6, a, sizeof a))
+		rr_add(o, "AAAA", prefix, h->fqdn, a, o->zone->ttl);
+}
+
+/* Open a reply array in OUT for records of zone Z. */
+static void rr_begin(struct rr_out *o, struct ddns_buf *out,
+		     const struct ddns_zone *z)
+{
+	o->b = out;
+	o->zone = z;
+	o->n = 0;
+	ddns_buf_reset(out);
+	ddns_buf_adds(out, "{\"result\":[");
+}
+
+/* Close the array; with no record the reply becomes false instead. */
+static int rr_end(struct rr_out *o)
+{
+	if (o->n == 0)
+		return nothing(o->b);
+	ddns_buf_adds(o->b, "]}\n");
+	return o->b->failed ? DDNS_ENOMEM : 0;
+}
+
+static void domain_info(struct ddns_buf *b, const struct ddns_zone *z)
+{
+	char zone[DDNS_NAME_BUF + 1];
+
+	snprintf(zone, sizeof zone, "%s.", z->name);
+	ddns_buf_adds(b, "{\"zone\":");
+	ddns_buf_json_str(b, zone);
+	ddns_buf_printf(b,
+			",\"id\":%" PRIu32 ",\"serial\":%" PRIu32
+			",\"notified_serial\":%" PRIu32
+			",\"last_check\":0,\"masters\":[],\"kind\":\"%s\"}",
+			z->id, z->serial, z->notified_serial,
+			z->kind == DDNS_ZONE_MASTER ? "master" : "native");
+}
+
+/* ---- lookup ----------------------------------------------------------- */
+
+/*
+ * The zone to answer NAME from: the one pdns names by ZONE_ID when it gives
+ * one (it passes back the domain_id of our SOA), else the deepest zone
+ * containing NAME.  A wildcard "*.x" is placed by "x".  0 or ENOTFOUND.
+ */
+static int lookup_zone(ddns_txn *t, const char *name, long long zone_id,
+		       struct ddns_zone *z)
+{
+	const char *base = strncmp(name, "*.", 2) == 0 ? name + 2 : name;
+	int rc;
+
+	if (zone_id <= 0 || zone_id > UINT32_MAX) {
+		rc = ddns_zone_find(t, base, z);
+		return rc == 0 ? 0 : rc == DDNS_ENOZONE ? DDNS_ENOTFOUND : rc;
+	}
+	rc = ddns_zone_get_by_id(t, (uint32_t)zone_id, z);
+	if (rc != 0)
+		return rc;
+	return ddns_name_in_zone(base, z->name) ? 0 : DDNS_ENOTFOUND;
+}
+
+/* Addresses of the host NAME (or, for "*.host", of a wildcard host). */
+static int lookup_host(ddns_txn *t, struct rr_out *o, const char *name,
+		       unsigned types)
+{
+	bool wild = strncmp(name, "*.", 2) == 0;
+	struct ddns_host h;
+	int rc;
+
+	if (!(types & RR_ADDR))
+		return 0;
+	rc = ddns_host_get(t, wild ? name + 2 : name, &h);
+	if (rc == DDNS_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (h.zone_id != o->zone->id || (wild && !(h.flags & DDNS_HOST_WILDCARD)))
+		return 0;
+	rr_host(o, &h, wild ? "*." : "", types);
+	return 0;
+}
+
+/*
+ * The parameters of a lookup: the normalised NAME, the record types asked
+ * and pdns's zone-id (-1: none).  0, 1 for a name or type never served
+ * here (underscores, escapes, the root, TXT...), or DDNS_EINVAL.
+ */
+static int lookup_args(json_t *params, char name[DDNS_NAME_BUF],
+		       unsigned *types, long long *zone_id)
+{
+	const char *qtype, *qname;
+	char safe_type[16], safe_name[80];
+	size_t qlen;
+
+	if (get_str(params, "qtype", &qtype, NULL) ||
+	    get_str(params, "qname", &qname, &qlen) ||
+	    get_int(params, "zone-id", zone_id))
+		return DDNS_EINVAL;
+	log_debug("lookup %s %s zone-id %lld",
+		  log_safe(qtype, safe_type, sizeof safe_type),
+		  log_safe(qname, safe_name, sizeof safe_name), *zone_id);
+	*types = qtype_mask(qtype);
+	if (!*types || ddns_name_normalize_wild(qname, qlen, name) != 0)
+		return 1;
+	return 0;
+}
+
+static int m_lookup(ddns_txn *t, json_t *params, struct ddns_buf *out)
+{
+	char name[DDNS_NAME_BUF], safe[80];
+	long long zone_id = -1;
+	struct ddns_zone z;
+	struct rr_out o;
+	unsigned types = 0;
+	int rc;
+
+	rc = lookup_args(params, name, &types, &zone_id);
+	if (rc < 0) {
+		log_warn("lookup: qtype, qname or zone-id missing or mistyped");
+		return refuse(out, rc);
+	}
+	if (rc > 0)
+		return nothing(out);
+	rc = lookup_zone(t, name, zone_id, &z);
+	if (rc == DDNS_ENOTFOUND)
+		return nothing(out);
+	if (rc != 0)
+		goto fail;
+	rr_begin(&o, out, &z);
+	if (strcmp(name, z.name) == 0) {
+		if (types & RR_SOA)
+			rr_soa(&o);
+		if (types & RR_NS)
+			rr_ns(&o);
+	}
+	rc = lookup_host(t, &o, name, types);
+	if (rc != 0)
+		goto fail;
+	return rr_end(&o);
+fail:
+	log_err("lookup %s: %s", log_safe(name, safe, sizeof safe),
+		ddns_strerror(rc));
+	return refuse(out, rc);
+}
+
+/* ---- list (AXFR) ------------------------------------------------------ */
+
+static int list_host(const struct ddns_host *h, void *arg)
+{
+	struct rr_out *o = arg;
+
+	rr_host(o, h, "", RR_ADDR);
+	if (h->flags & DDNS_HOST_WILDCARD)
+		rr_host(o, h, "*.", RR_ADDR);
+	return o->b->failed ? DDNS_ENOMEM : 0;
+}
+
+/* The zone a list request means: by domain_id when given, else by name;
+ * when both are given they must agree.  0 or a DDNS_E* code. */
+static int list_zone(ddns_txn *t, json_t *params, struct ddns_zone *z)
+{
+	char name[DDNS_NAME_BUF];
+	long long id = -1;
+	const char *zname = NULL;
+	size_t zlen = 0;
+	int rc;
+
+	if (get_int(params, "domain_id", &id) != 0)
+		return DDNS_EINVAL;
+	if (json_object_get(params, "zonename") &&
+	    get_str(params, "zonename", &zname, &zlen) != 0)
+		return DDNS_EINVAL;
+	if (zname && ddns_name_normalize(zname, zlen, name) != 0)
+		return DDNS_ENOTFOUND;
+	if (id > 0 && id <= UINT32_MAX) {
+		rc = ddns_zone_get_by_id(t, (uint32_t)id, z);
+		if (rc == 0 && zname && strcmp(name, z->name) != 0)
+			rc = DDNS_ENOTFOUND;
+		return rc;
+	}
+	if (!zname)
+		return DDNS_EINVAL;
+	return ddns_zone_get(t, name, z);
+}
+
+static int m_list(ddns_txn *t, json_t *params, struct ddns_buf *out)
+{
+	struct ddns_zone z;
+	struct rr_out o;
+	int rc;
+
+	rc = list_zone(t, params, &z);
+	if (rc == DDNS_EINVAL) {
+		log_warn("list: zonename or domain_id missing or mistyped");
+		return refuse(out, rc);
+	}
+	if (rc == DDNS_ENOTFOUND)
+		return nothing(out);
+	if (rc != 0)
+		goto fail;
+	rr_begin(&o, out, &z);
+	rr_soa(&o);
+	rr_ns(&o);
+	rc = ddns_host_foreach(t, &z, list_host, &o);
+	if (rc != 0)
+		goto fail;
+	return rr_end(&o);
+fail:
+	log_err("list: %s", ddns_strerror(rc));
+	return refuse(out, rc);
+}
+
+/* ---- zones and metadata ----------------------------------------------- */
+
+static int all_domains_cb(const struct ddns_zone *z, void *arg)
+{
+	struct rr_out *o = arg;
+
+	if (o->n++)
+		ddns_buf_addc(o->b, ',');
+	domain_info(o->b, z);
+	return o->b->failed ? DDNS_ENOMEM : 0;
+}
+
+static int m_get_all_domains(ddns_txn *t, json_t *params,
+			     struct ddns_buf *out)
+{
+	struct rr_out o = {.b = out};
+	int rc;
+
+	ddns_buf_reset(out);
+	ddns_buf_adds(out, "{\"result\":[");
+	rc = ddns_zone_foreach(t, all_domains_cb, &o);
+	if (rc != 0) {
+		log_err("getAllDomains: %s", ddns_strerror(rc));
+		return refuse(out, rc);
+	}
+	ddns_buf_adds(out, "]}\n");
+	return out->failed ? DDNS_ENOMEM : 0;
+}
+
+static int m_get_domain_info(ddns_txn *t, json_t *params,
+			     struct ddns_buf *out)
+{
+	char name[DDNS_NAME_BUF];
+	struct ddns_zone z;
+	const char *s;
+	size_t len;
+	int rc;
+
+	if (get_str(params, "name", &s, &len) != 0) {
+		log_warn("getDomainInfo: name missing or mistyped");
+		return refuse(out, DDNS_EINVAL);
+	}
+	if (ddns_name_normalize(s, len, name) != 0)
+		return nothing(out);
+	rc = ddns_zone_get(t, name, &z);
+	if (rc == DDNS_ENOTFOUND)
+		return nothing(out);
+	if (rc != 0) {
+		log_err("getDomainInfo: %s", ddns_strerror(rc));
+		return refuse(out, rc);
+	}
+	ddns_buf_reset(out);
+	ddns_buf_adds(out, "{\"result\":");
+	domain_info(out, &z);
+	ddns_buf_adds(out, "}\n");
+	return out->failed ? DDNS_ENOMEM : 0;
+}
+
+/* No zone has metadata (no DNSSEC, no ALSO-NOTIFY): pdns 4.7 takes {} for
+ * all of a zone's metadata and [] for one kind. */
+static int m_get_all_domain_metadata(ddns_txn *t, json_t *params,
+				     struct ddns_buf *out)
+{
+	const char *s;
+
+	if (get_str(params, "name", &s, NULL) != 0) {
+		log_warn("getAllDomainMetadata: name missing or mistyped");
+		return refuse(out, DDNS_EINVAL);
+	}
+	ddns_buf_reset(out);
+	ddns_buf_adds(out, "{\"result\":{}}\n");
+	return out->failed ? DDNS_ENOMEM : 0;
+}
+
+static int m_get_domain_metadata(ddns_txn *t, json_t *params,
+				 struct ddns_buf *out)
+{
+	const char *s;
+
+	if (get_str(params, "name", &s, NULL) != 0 ||
+	    get_str(params, "kind", &s, NULL) != 0) {
+		log_warn("getDomainMetadata: name or kind missing or mistyped");
+		return refuse(out, DDNS_EINVAL);
+	}
+	ddns_buf_reset(out);
+	ddns_buf_adds(out, "{\"result\":[]}\n");
+	return out->failed ? DDNS_ENOMEM : 0;
+}
+
+/* Every connection-string option comes as a string; none matters here. */
+static int m_initialize(ddns_txn *t, json_t *params, struct ddns_buf *out)
+{
+	ddns_buf_reset(out);
+	ddns_buf_adds(out, "{\"result\":true}\n");
+	return out->failed ? DDNS_ENOMEM : 0;
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+static method_fn method_find(const char *name)
+{
+	static const struct {
+		const char *name;
+		method_fn fn;
+	} methods[] = {
+		{"lookup", m_lookup},
+		{"getAllDomainMetadata", m_get_all_domain_metadata},
+		{"getAllDomains", m_get_all_domains},
+		{"getDomainInfo", m_get_domain_info},
+		{"getDomainMetadata", m_get_domain_metadata},
+		{"list", m_list},
+		{"initialize", m_initialize},
+	};
+
+	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+		if (strcmp(name, methods[i].name) == 0)
+			return methods[i].fn;
+	return NULL;
+}
+
+int rb_handle(ddns_txn *t, const char *req, size_t len, struct ddns_buf *out)
+{
+	json_t *root = NULL, *params;
+	const char *method = NULL;
+	json_error_t jerr;
+	method_fn fn;
+	char safe[80];
+	int rc;
+
+	if (len > RB_LINE_MAX) {
+		log_warn("request of %zu bytes refused (limit %d)", len,
+			 RB_LINE_MAX);
+		return refuse(out, DDNS_ETOOBIG);
+	}
+	root = json_loadb(req, len, 0, &jerr);
+	if (!root) {
+		log_warn("malformed request: %s", log_safe(jerr.text, safe,
+							    sizeof safe));
+		return refuse(out, DDNS_EINVAL);
+	}
+	params = json_object_get(root, "parameters");
+	if (get_str(root, "method", &method, NULL) != 0 ||
+	    (params && !json_is_object(params))) {
+		log_warn("malformed request: no method or bad parameters");
+		rc = refuse(out, DDNS_EINVAL);
+		goto done;
+	}
+	fn = method_find(method);
+	if (!fn) {
+		log_warn("unknown method \"%s\"",
+			 log_safe(method, safe, sizeof safe));
+		rc = refuse(out, DDNS_EINVAL);
+		goto done;
+	}
+	rc = fn(t, params, out);
+	if (out->failed)
+		rc = DDNS_ENOMEM;
+done:
+	json_decref(root);
+	return rc;
+}

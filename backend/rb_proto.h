@@ -1,0 +1,49 @@
+/*
+ * rb_proto.h -- the PowerDNS 4.7 remote backend protocol over the ddns
+ * store: one JSON request in, one JSON reply line out.
+ *
+ * Pure request handling, with no I/O of its own, so that the unit tests and
+ * the fuzzers drive it directly.  The connectors (unix socket, pipe, HTTP)
+ * live in rb_server.c.
+ *
+ * Methods: initialize, lookup, list, getAllDomains, getDomainInfo,
+ * getAllDomainMetadata, getDomainMetadata.  Anything else, and anything
+ * malformed, is answered {"result":false} with a log line on stderr.
+ */
+#ifndef DDNS_RB_PROTO_H
+#define DDNS_RB_PROTO_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "store.h"
+
+/* Longest request accepted, in bytes, without its line end.  pdns's
+ * requests are a few hundred bytes; longer lines are refused unparsed. */
+#define RB_LINE_MAX (64 * 1024)
+
+/* TTL of the SOA and NS records. */
+#define RB_SOA_NS_TTL 3600
+
+/* The reply to anything refused, line end included. */
+#define RB_REPLY_FALSE "{\"result\":false}\n"
+
+/*
+ * Answer the request REQ of LEN bytes (need not be NUL-terminated; a final
+ * "\n" or "\r\n" is allowed) from the read transaction T, which the caller
+ * has begun or renewed and resets afterwards.
+ *
+ * OUT is emptied and receives the whole reply, ending in "\n".  It is the
+ * caller's reusable buffer: the hot path allocates only when OUT has to
+ * grow.  Returns 0 when the request was served (the reply may still be
+ * {"result":false}, meaning "nothing here"), or a negative DDNS_E* code for
+ * a refused request (malformed, unknown method, too long: the reply is
+ * RB_REPLY_FALSE and a line was logged).  On DDNS_ENOMEM OUT may hold
+ * nothing usable (out->failed): send RB_REPLY_FALSE instead.
+ */
+int rb_handle(ddns_txn *t, const char *req, size_t len, struct ddns_buf *out);
+
+/* Empty OUT and put RB_REPLY_FALSE in it.  Returns 0 or DDNS_ENOMEM. */
+int rb_reply_false(struct ddns_buf *out);
+
+#endif
