@@ -37,9 +37,9 @@ int ddns_addr_parse(const char *s, size_t len, struct ddns_addr *out)
 	char tmp[DDNS_ADDR_STRLEN];
 	struct ddns_addr a;
 	const char *slash = memchr(s, '/', len);
+	uint64_t plen = 0;
 
 	if (slash) {
-		uint64_t plen;
 		char pbuf[4];
 		size_t n = len - (size_t)(slash - s) - 1;
 		if (n == 0 || n >= sizeof pbuf)
@@ -60,6 +60,9 @@ int ddns_addr_parse(const char *s, size_t len, struct ddns_addr *out)
 	else if (inet_pton(AF_INET6, tmp, &a.u.v6) == 1)
 		a.family = AF_INET6;
 	else
+		return DDNS_EBADADDR;
+	/* The prefix length must fit the family as written. */
+	if (slash && a.family == AF_INET && plen > 32)
 		return DDNS_EBADADDR;
 	unmap(&a);
 	if (!usable(&a))
