@@ -1,0 +1,893 @@
+/*
+ * test_dyndns2.c -- the dyndns2 logic: routes, form and Authorization
+ * parsing, credentials, hostname lists, address forms, reply text and
+ * HTTP status, and the decide / apply / commit path on a real LMDB store
+ * in a fresh mkdtemp directory (removed at the end).
+ */
+#include <arpa/inet.h>
+#include <ftw.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "dyndns2.h"
+#include "err.h"
+#include "log.h"
+#include "store.h"
+
+/* One request struct for the whole run: it is large. */
+static struct ddns_d2_req R;
+
+static void req_reset(void)
+{
+	ddns_d2_req_clear(&R);
+}
+
+/* "Basic " + base64(S) into OUT. */
+static void basic(const char *s, char *out, size_t cap)
+{
+	size_t n = strlen(s);
+
+	if (6 + 4 * ((n + 2) / 3) + 1 > cap)
+		abort();
+	memcpy(out, "Basic ", 6);
+	EVP_EncodeBlock((unsigned char *)out + 6, (const unsigned char *)s,
+			(int)n);
+}
+
+static const char *field_str(const struct ddns_d2_field *f, char *buf,
+			     size_t cap)
+{
+	if (!f->set)
+		return "(unset)";
+	if (f->len >= cap)
+		abort();
+	memcpy(buf, f->p, f->len);
+	buf[f->len] = '\0';
+	return buf;
+}
+
+static struct ddns_addr A(const char *s) {
+	struct ddns_addr a;
+
+	memset(&a, 0, sizeof a);
+	if (s && ddns_addr_parse(s, strlen(s), &a) != 0)
+		abort();
+	return a;
+}
+
+static const char *
+fmt(const struct ddns_addr *a, char *buf)
+{
+	if (a->family == 0)
+		return "";
+	return ddns_addr_format(a, buf, DDNS_ADDR_STRLEN);
+}
+
+/* ---- routes ----------------------------------------------------------- */
+
+static void test_route(void)
+{
+	static const struct {
+		const char *target;
+		int route;
+		const char *query; /* NULL: none */
+	} t[] = {
+	    {"/nic/update", DDNS_D2_ROUTE_UPDATE, NULL},
+	    {"/nic/update?hostname=a.b.c", DDNS_D2_ROUTE_UPDATE,
+	     "hostname=a.b.c"},
+	    {"/nic/update?", DDNS_D2_ROUTE_UPDATE, ""},
+	    {"/nic/update?a=1#frag", DDNS_D2_ROUTE_UPDATE, "a=1"},
+	    {"/v3/update?x", DDNS_D2_ROUTE_UPDATE, "x"},
+	    {"/update?x", DDNS_D2_ROUTE_UPDATE, "x"},
+	    {"/myip", DDNS_D2_ROUTE_MYIP, NULL},
+	    {"/myip?x=1", DDNS_D2_ROUTE_MYIP, "x=1"},
+	    {"http://h.example:8080/nic/update?a=b", DDNS_D2_ROUTE_UPDATE,
+	     "a=b"},
+	    {"/nic/update/", DDNS_D2_ROUTE_NONE, NULL},
+	    {"/nic/updatex", DDNS_D2_ROUTE_NONE, NULL},
+	    {"/", DDNS_D2_ROUTE_NONE, NULL},
+	    {"", DDNS_D2_ROUTE_NONE, NULL},
+	    {"*", DDNS_D2_ROUTE_NONE, NULL},
+	    {"http://h.example", DDNS_D2_ROUTE_NONE, NULL},
+	    {"/NIC/UPDATE", DDNS_D2_ROUTE_NONE, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		const char *q = (const char *)1;
+		size_t qlen = 99;
+		int r =
+		    ddns_d2_route(t[i].target, strlen(t[i].target), &q, &qlen);
+
+		CHECK_INT(r, t[i].route);
+		if (r == DDNS_D2_ROUTE_NONE)
+			continue;
+		if (!t[i].query) {
+			CHECK(q == NULL && qlen == 0);
+		} else {
+			CHECK(q != NULL && qlen == strlen(t[i].query) &&
+			      memcmp(q, t[i].query, qlen) == 0);
+		}
+	}
+}
+
+/* ---- form parsing ----------------------------------------------------- */
+
+static void test_form(void)
+{
+	static const struct {
+		const char *form;
+		int param;
+		const char *want; /* "(unset)" when absent */
+	} t[] = {
+	    {"hostname=h.example.org", DDNS_D2_P_HOSTNAME, "h.example.org"},
+	    {"myip=2001%3adb8%3A%3A1", DDNS_D2_P_MYIP, "2001:db8::1"},
+	    {"password=a+b%2Bc", DDNS_D2_P_PASSWORD, "a b+c"},
+	    {"password=%zz%4", DDNS_D2_P_PASSWORD, "%zz%4"},
+	    {"password=%", DDNS_D2_P_PASSWORD, "%"},
+	    {"HostName=X.example.org", DDNS_D2_P_HOSTNAME, "X.example.org"},
+	    {"hostname=a.b.c&hostname=d.e.f", DDNS_D2_P_HOSTNAME, "a.b.c"},
+	    {"system=dyndns&wildcard=ON&mx=x&backmx=NO&offline=NO&myip=1.2.3.4",
+	     DDNS_D2_P_MYIP, "1.2.3.4"},
+	    {"myip", DDNS_D2_P_MYIP, ""},
+	    {"myip=", DDNS_D2_P_MYIP, ""},
+	    {"&&myip=1.2.3.4&&", DDNS_D2_P_MYIP, "1.2.3.4"},
+	    {"username=h.example.org&password=s3cr3t", DDNS_D2_P_USERNAME,
+	     "h.example.org"},
+	    {"myipv6=::1&ipv6=2001:db8::2", DDNS_D2_P_IPV6, "2001:db8::2"},
+	    {"ip=1.2.3.4", DDNS_D2_P_IP, "1.2.3.4"},
+	    {"myipv4=1.2.3.4", DDNS_D2_P_MYIPV4, "1.2.3.4"},
+	    {"myip2=1.2.3.4", DDNS_D2_P_MYIP, "(unset)"},
+	    {"my%69p=1.2.3.4", DDNS_D2_P_MYIP, "(unset)"},
+	    {"hostname=%00x", DDNS_D2_P_HOSTNAME, ""}, /* NUL kept, see len */
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		req_reset();
+		CHECK_INT(ddns_d2_parse_form(&R, t[i].form, strlen(t[i].form)),
+			  0);
+		CHECK_STR(field_str(&R.param[t[i].param], buf, sizeof buf),
+			  t[i].want);
+	}
+	/* the NUL really is there */
+	req_reset();
+	ddns_d2_parse_form(&R, "hostname=%00x", 13);
+	CHECK_INT(R.param[DDNS_D2_P_HOSTNAME].len, 2);
+
+	/* the query, then a form body: first occurrence wins, both merge */
+	req_reset();
+	ddns_d2_parse_form(&R, "hostname=a.example.org", 22);
+	ddns_d2_parse_form(&R, "hostname=b.example.org&myip=1.2.3.4", 35);
+	CHECK_STR(field_str(&R.param[DDNS_D2_P_HOSTNAME], buf, sizeof buf),
+		  "a.example.org");
+	CHECK_STR(field_str(&R.param[DDNS_D2_P_MYIP], buf, sizeof buf),
+		  "1.2.3.4");
+
+	/* size cap, checked before parsing */
+	{
+		static char big[DDNS_D2_INPUT_MAX + 2];
+		memset(big, 'a', sizeof big - 1);
+		memcpy(big, "myip=", 5);
+		req_reset();
+		CHECK_INT(ddns_d2_parse_form(&R, big, DDNS_D2_INPUT_MAX + 1),
+			  DDNS_ETOOBIG);
+		CHECK(!R.param[DDNS_D2_P_MYIP].set);
+		CHECK_INT(ddns_d2_parse_form(&R, big, DDNS_D2_INPUT_MAX), 0);
+		CHECK_INT(R.param[DDNS_D2_P_MYIP].len, DDNS_D2_INPUT_MAX - 5);
+		/* query + body at their caps + a header fit in the arena */
+		CHECK_INT(ddns_d2_parse_form(&R, big, DDNS_D2_INPUT_MAX), 0);
+	}
+}
+
+/* ---- base64 and Authorization ----------------------------------------- */
+
+static void test_base64(void)
+{
+	static const struct {
+		const char *in;
+		int rc; /* length or error */
+		const char *out;
+	} t[] = {
+	    {"", 0, ""},
+	    {"QQ==", 1, "A"},
+	    {"QUI=", 2, "AB"},
+	    {"QUJD", 3, "ABC"},
+	    {"QQ", 1, "A"}, /* unpadded is accepted */
+	    {"QUI", 2, "AB"},
+	    {"Q", DDNS_EINVAL, NULL},
+	    {"QQ=", DDNS_EINVAL, NULL},
+	    {"QQ===", DDNS_EINVAL, NULL},
+	    {"Q===", DDNS_EINVAL, NULL},
+	    {"QUJD=", DDNS_EINVAL, NULL},
+	    {"QU JD", DDNS_EINVAL, NULL},
+	    {"QUJ\n", DDNS_EINVAL, NULL},
+	    {"QQ==QQ==", DDNS_EINVAL, NULL},
+	    {"QU-D", DDNS_EINVAL, NULL}, /* base64url is not Basic's */
+	    {"+/+/", 3, "\xfb\xff\xbf"},
+	};
+	unsigned char out[16];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		int n = ddns_d2_base64_decode(t[i].in, strlen(t[i].in), out,
+					      sizeof out);
+		CHECK_INT(n, t[i].rc);
+		if (n >= 0)
+			CHECK(memcmp(out, t[i].out, (size_t)n) == 0);
+	}
+	CHECK_INT(ddns_d2_base64_decode("QUJDRA==", 8, out, 3), DDNS_ETOOBIG);
+	CHECK_INT(ddns_d2_base64_decode("QUJDRA==", 8, out, 4), 4);
+}
+
+static void test_auth(void)
+{
+	static const struct {
+		const char *plain;  /* base64-encoded into a Basic header */
+		const char *header; /* or this header as is */
+		int rc;
+		bool basic;
+		const char *user, *pass;
+	} t[] = {
+	    {"h.example.org:s3cr3t", NULL, 0, true, "h.example.org", "s3cr3t"},
+	    {"h.example.org:se:cr:et", NULL, 0, true, "h.example.org",
+	     "se:cr:et"},
+	    {"h.example.org:", NULL, 0, true, "h.example.org", ""},
+	    {":pw", NULL, 0, true, "", "pw"},
+	    {"nocolon", NULL, DDNS_EINVAL, false, NULL, NULL},
+	    {"", NULL, DDNS_EINVAL, false, NULL, NULL},
+	    {NULL, "basic aC5leGFtcGxlLm9yZzpzM2NyM3Q=", 0, true,
+	     "h.example.org", "s3cr3t"},
+	    {NULL, "  BASIC \t aC5leGFtcGxlLm9yZzpzM2NyM3Q=  ", 0, true,
+	     "h.example.org", "s3cr3t"},
+	    {NULL, "Basic aC5leGFtcGxlLm9yZzpzM2NyM3Q", 0, true,
+	     "h.example.org", "s3cr3t"},
+	    {NULL, "Basic !!!!", DDNS_EINVAL, false, NULL, NULL},
+	    {NULL, "Basic aC5leGFtcGxlLm9yZzpzM2NyM3Q=x", DDNS_EINVAL, false,
+	     NULL, NULL},
+	    {NULL, "Basic a", DDNS_EINVAL, false, NULL, NULL},
+	    {NULL, "Basic", DDNS_EINVAL, false, NULL, NULL},
+	    {NULL, "Basic ", DDNS_EINVAL, false, NULL, NULL},
+	    {NULL, "Bearer abc.def", 0, false, NULL, NULL},
+	    {NULL, "Basicfoo", 0, false, NULL, NULL},
+	    {NULL, "", 0, false, NULL, NULL},
+	};
+	char hdr[256], buf[256];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		const char *user, *pass;
+		size_t ulen, plen;
+
+		req_reset();
+		if (t[i].plain)
+			basic(t[i].plain, hdr, sizeof hdr);
+		else
+			snprintf(hdr, sizeof hdr, "%s", t[i].header);
+		CHECK_INT(ddns_d2_parse_auth(&R, hdr, strlen(hdr)), t[i].rc);
+		CHECK_INT(R.auth_basic, t[i].basic);
+		CHECK_INT(R.auth_broken, t[i].rc != 0);
+		if (!t[i].basic)
+			continue;
+		CHECK_INT(ddns_d2_credentials(&R, &user, &ulen, &pass, &plen),
+			  0);
+		CHECK(ulen == strlen(t[i].user) &&
+		      memcmp(user, t[i].user, ulen) == 0);
+		CHECK(plen == strlen(t[i].pass) &&
+		      memcmp(pass, t[i].pass, plen) == 0);
+		CHECK_STR(field_str(&R.auth_pass, buf, sizeof buf), t[i].pass);
+	}
+	/* over the cap: broken, not truncated */
+	{
+		static char big[DDNS_D2_AUTH_MAX + 16];
+		memcpy(big, "Basic ", 6);
+		memset(big + 6, 'Q', sizeof big - 7);
+		req_reset();
+		CHECK_INT(ddns_d2_parse_auth(&R, big, strlen(big)),
+			  DDNS_EINVAL);
+		CHECK(R.auth_broken);
+	}
+}
+
+static void test_credentials(void)
+{
+	static const struct {
+		const char *query;
+		const char *header; /* Basic of this text, or NULL */
+		int rc;
+		const char *user, *pass;
+	} t[] = {
+	    {"username=h.example.org&password=pw", NULL, 0, "h.example.org",
+	     "pw"},
+	    {"username=h.example.org&password=p%3Aw%26", NULL, 0,
+	     "h.example.org", "p:w&"},
+	    {"username=h.example.org", NULL, DDNS_EINVAL, NULL, NULL},
+	    {"password=pw", NULL, DDNS_EINVAL, NULL, NULL},
+	    {"", NULL, DDNS_EINVAL, NULL, NULL},
+	    /* the header wins over query parameters */
+	    {"username=q.example.org&password=q", "h.example.org:h", 0,
+	     "h.example.org", "h"},
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		const char *user = NULL, *pass = NULL;
+		size_t ulen = 0, plen = 0;
+		char hdr[256];
+
+		req_reset();
+		ddns_d2_parse_form(&R, t[i].query, strlen(t[i].query));
+		if (t[i].header) {
+			basic(t[i].header, hdr, sizeof hdr);
+			ddns_d2_parse_auth(&R, hdr, strlen(hdr));
+		}
+		CHECK_INT(ddns_d2_credentials(&R, &user, &ulen, &pass, &plen),
+			  t[i].rc);
+		if (t[i].rc != 0)
+			continue;
+		CHECK(ulen == strlen(t[i].user) &&
+		      memcmp(user, t[i].user, ulen) == 0);
+		CHECK(plen == strlen(t[i].pass) &&
+		      memcmp(pass, t[i].pass, plen) == 0);
+	}
+	/* a broken header is not rescued by query credentials */
+	req_reset();
+	ddns_d2_parse_form(&R, "username=h.example.org&password=pw", 34);
+	ddns_d2_parse_auth(&R, "Basic %%%%", 10);
+	{
+		const char *u, *p;
+		size_t ul, pl;
+		CHECK_INT(ddns_d2_credentials(&R, &u, &ul, &p, &pl),
+			  DDNS_EINVAL);
+	}
+}
+
+/* ---- hostnames -------------------------------------------------------- */
+
+static char code_char(int code)
+{
+	switch (code) {
+	case DDNS_D2_PENDING:
+		return 'P';
+	case DDNS_D2_NOTFQDN:
+		return 'F';
+	case DDNS_D2_NOHOST:
+		return 'H';
+	case DDNS_D2_NUMHOST:
+		return 'N';
+	default:
+		return '?';
+	}
+}
+
+static void test_hostnames(void)
+{
+	/* codes: P pending, F notfqdn, H nohost, N numhost */
+	static const struct {
+		const char *query;
+		const char *codes;
+	} t[] = {
+	    {"", "P"},
+	    {"hostname=", "P"},
+	    {"hostname=+", "P"},
+	    {"hostname=h.example.org", "P"},
+	    {"hostname=H.Example.ORG.", "P"},
+	    {"hostname=+h.example.org+", "P"},
+	    {"hostname=other.example.org", "H"},
+	    {"hostname=h", "F"},
+	    {"hostname=h..example.org", "F"},
+	    {"hostname=-h.example.org", "F"},
+	    {"hostname=h_x.example.org", "F"},
+	    {"hostname=*.h.example.org", "F"},
+	    {"hostname=h.example.org%00", "F"},
+	    {"hostname=h.example.org,other.example.org,bad..name,h.example.org",
+	     "PHFP"},
+	    {"hostname=h.example.org,", "PF"},
+	    {"hostname=h.example.org,+h.example.org", "PP"},
+	};
+	struct ddns_d2_plan plan;
+	char q[2048];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		char got[DDNS_D2_HOSTS_MAX + 1];
+
+		req_reset();
+		ddns_d2_parse_form(&R, t[i].query, strlen(t[i].query));
+		memset(&plan, 0, sizeof plan);
+		ddns_d2_hostnames(&R, "h.example.org", &plan);
+		for (unsigned j = 0; j < plan.n; j++)
+			got[j] = code_char(plan.code[j]);
+		got[plan.n] = '\0';
+		CHECK_STR(got, t[i].codes);
+	}
+	/* 20 names are fine, 21 are numhost */
+	for (int n = 20; n <= 21; n++) {
+		size_t off = (size_t)snprintf(q, sizeof q, "hostname=");
+		for (int j = 0; j < n; j++)
+			off +=
+			    (size_t)snprintf(q + off, sizeof q - off,
+					     "%sh.example.org", j ? "," : "");
+		req_reset();
+		ddns_d2_parse_form(&R, q, off);
+		ddns_d2_hostnames(&R, "h.example.org", &plan);
+		if (n == 20) {
+			CHECK_INT(plan.n, 20);
+			CHECK_INT(plan.code[19], DDNS_D2_PENDING);
+		} else {
+			CHECK_INT(plan.n, 1);
+			CHECK_INT(plan.code[0], DDNS_D2_NUMHOST);
+		}
+	}
+}
+
+/* ---- addresses -------------------------------------------------------- */
+
+static void test_addresses(void)
+{
+	static const struct {
+		const char *query;
+		const char *client;
+		int rc;
+		const char *v4, *v6; /* "" = untouched */
+	} t[] = {
+	    {"myip=192.0.2.10", "198.51.100.1", 0, "192.0.2.10", ""},
+	    {"myip=2001:db8::1", "198.51.100.1", 0, "", "2001:db8::1"},
+	    {"myip=192.0.2.10,2001:db8::1", NULL, 0, "192.0.2.10",
+	     "2001:db8::1"},
+	    {"myip=2001:db8::1,192.0.2.10", NULL, 0, "192.0.2.10",
+	     "2001:db8::1"},
+	    {"myip=192.0.2.10,+2001:db8::1", NULL, 0, "192.0.2.10",
+	     "2001:db8::1"},
+	    {"myip=2001:db8:1:2::/56", NULL, 0, "", "2001:db8:1:2::"},
+	    {"myip=192.0.2.10/24", NULL, 0, "192.0.2.10", ""},
+	    {"myip=2001%3adb8%3a%3a1", NULL, 0, "", "2001:db8::1"},
+	    {"myip=2001%3ADB8%3A%3A1", NULL, 0, "", "2001:db8::1"},
+	    {"myip=2001:0db8:0000:0000:0000:0000:0000:0001", NULL, 0, "",
+	     "2001:db8::1"},
+	    {"myip=2001:DB8:0:0:1:0:0:1", NULL, 0, "", "2001:db8::1:0:0:1"},
+	    {"myip=::ffff:192.0.2.10", NULL, 0, "192.0.2.10", ""},
+	    {"", "198.51.100.1", 0, "198.51.100.1", ""},
+	    {"myip=", "198.51.100.1", 0, "198.51.100.1", ""},
+	    {"myip=", "2001:db8::99", 0, "", "2001:db8::99"},
+	    {"myip=", "::ffff:198.51.100.1", 0, "198.51.100.1", ""},
+	    {"", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=256.1.1.1", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=1.2.3", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=01.2.3.4", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=1.2.3.4.5", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=0.0.0.0", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=::", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=example.org", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=1.2.3.4/", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=1.2.3.4/abc", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=1.2.3.4%00", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=192.0.2.10,192.0.2.11", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=192.0.2.10,192.0.2.10", NULL, 0, "192.0.2.10", ""},
+	    {"myip=192.0.2.10,2001:db8::1,2001:db8::2", NULL, DDNS_EBADADDR, "",
+	     ""},
+	    {"myip=192.0.2.10,", "198.51.100.1", 0, "192.0.2.10", ""},
+	    {"myip=192.0.2.10&myipv6=2001:db8::1", NULL, 0, "192.0.2.10",
+	     "2001:db8::1"},
+	    {"myipv4=192.0.2.10&ipv6=2001:db8::1", NULL, 0, "192.0.2.10",
+	     "2001:db8::1"},
+	    {"ip=192.0.2.10", NULL, 0, "192.0.2.10", ""},
+	    {"myipv4=2001:db8::1", NULL, DDNS_EBADADDR, "", ""},
+	    {"myipv6=192.0.2.10", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=192.0.2.10&ip=192.0.2.11", NULL, DDNS_EBADADDR, "", ""},
+	    {"myip=&myipv6=2001:db8::1", "198.51.100.1", 0, "", "2001:db8::1"},
+	};
+	char b4[DDNS_ADDR_STRLEN], b6[DDNS_ADDR_STRLEN];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct ddns_addr client = A(t[i].client), v4, v6;
+		int rc;
+
+		req_reset();
+		ddns_d2_parse_form(&R, t[i].query, strlen(t[i].query));
+		rc = ddns_d2_addresses(&R, t[i].client ? &client : NULL, &v4,
+				       &v6);
+		CHECK_INT(rc, t[i].rc);
+		CHECK_STR(fmt(&v4, b4), t[i].v4);
+		CHECK_STR(fmt(&v6, b6), t[i].v6);
+	}
+}
+
+/* ---- reply text ------------------------------------------------------- */
+
+static void test_format(void)
+{
+	static const struct {
+		int code;
+		const char *v4, *v6;
+		const char *body;
+		int status;
+	} t[] = {
+	    {DDNS_D2_GOOD, "192.0.2.1", NULL, "good 192.0.2.1", 200},
+	    {DDNS_D2_GOOD, NULL, "2001:db8::1", "good 2001:db8::1", 200},
+	    {DDNS_D2_GOOD, "192.0.2.1", "2001:db8::1",
+	     "good 192.0.2.1,2001:db8::1", 200},
+	    {DDNS_D2_NOCHG, "192.0.2.1", NULL, "nochg 192.0.2.1", 200},
+	    {DDNS_D2_NOCHG, "192.0.2.1", "2001:db8::1",
+	     "nochg 192.0.2.1,2001:db8::1", 200},
+	    {DDNS_D2_BADAUTH, NULL, NULL, "badauth", 401},
+	    {DDNS_D2_NOTFQDN, NULL, NULL, "notfqdn", 200},
+	    {DDNS_D2_NOHOST, NULL, NULL, "nohost", 200},
+	    {DDNS_D2_NUMHOST, NULL, NULL, "numhost", 200},
+	    {DDNS_D2_ABUSE, NULL, NULL, "abuse", 200},
+	    {DDNS_D2_DNSERR, NULL, NULL, "dnserr", 200},
+	    {DDNS_D2_911, NULL, NULL, "911", 200},
+	};
+	/* inadyn counts these words anywhere in a 200 body as success */
+	static const char *const success_words[] = {"good", "nochg", "ok",
+						    "true", "updated"};
+	struct ddns_buf b = {0};
+	struct ddns_d2_plan plan;
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		memset(&plan, 0, sizeof plan);
+		plan.n = 1;
+		plan.code[0] = (uint8_t)t[i].code;
+		plan.upd.v4 = A(t[i].v4);
+		plan.upd.v6 = A(t[i].v6);
+		CHECK_INT(ddns_d2_format(&plan, &b), t[i].status);
+		CHECK_STR(b.data, t[i].body);
+		CHECK_INT(b.len, strlen(t[i].body));
+		if (t[i].code == DDNS_D2_GOOD || t[i].code == DDNS_D2_NOCHG)
+			continue;
+		for (size_t w = 0; w < 5; w++)
+			CHECK(strstr(b.data, success_words[w]) == NULL);
+	}
+	/* several lines, request order, no blank line, no final newline */
+	memset(&plan, 0, sizeof plan);
+	plan.n = 3;
+	plan.code[0] = DDNS_D2_PENDING;
+	plan.code[1] = DDNS_D2_NOHOST;
+	plan.code[2] = DDNS_D2_PENDING;
+	plan.upd.v4 = A("192.0.2.1");
+	ddns_d2_plan_finish(&plan, DDNS_D2_GOOD);
+	CHECK_INT(ddns_d2_format(&plan, &b), 200);
+	CHECK_STR(b.data, "good 192.0.2.1\nnohost\ngood 192.0.2.1");
+	/* a badauth outcome makes the whole reply one badauth */
+	plan.code[0] = plan.code[2] = DDNS_D2_PENDING;
+	ddns_d2_plan_finish(&plan, DDNS_D2_BADAUTH);
+	CHECK_INT(ddns_d2_format(&plan, &b), 401);
+	CHECK_STR(b.data, "badauth");
+	ddns_buf_free(&b);
+
+	CHECK_STR(ddns_d2_code_str(DDNS_D2_PENDING), "911");
+}
+
+/* ---- the store path --------------------------------------------------- */
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void make_zone(ddns_store *s, const char *name)
+{
+	struct ddns_zone z;
+	ddns_txn *t = NULL;
+
+	memset(&z, 0, sizeof z);
+	snprintf(z.name, sizeof z.name, "%s", name);
+	z.ttl = 60;
+	z.n_ns = 1;
+	snprintf(z.ns[0], sizeof z.ns[0], "ns1.%s", name);
+	snprintf(z.hostmaster, sizeof z.hostmaster, "hostmaster.%s", name);
+	CHECK_INT(ddns_txn_begin(s, true, &t), 0);
+	CHECK_INT(ddns_zone_add(t, &z), 0);
+	CHECK_INT(ddns_txn_commit(t), 0);
+}
+
+static void make_host(ddns_store *s, const char *fqdn, const char *zone,
+		      char secret[DDNS_SECRET_BUF])
+{
+	struct ddns_host h;
+	struct ddns_zone z;
+	ddns_txn *t = NULL;
+
+	memset(&h, 0, sizeof h);
+	snprintf(h.fqdn, sizeof h.fqdn, "%s", fqdn);
+	CHECK_INT(ddns_cred_new(secret, &h.cred), 0);
+	CHECK_INT(ddns_txn_begin(s, true, &t), 0);
+	CHECK_INT(ddns_zone_get(t, zone, &z), 0);
+	h.zone_id = z.id;
+	h.created = 1000;
+	CHECK_INT(ddns_host_add(t, &h), 0);
+	CHECK_INT(ddns_txn_commit(t), 0);
+}
+
+static struct ddns_host get_host(ddns_store *s, const char *fqdn)
+{
+	struct ddns_host h;
+	ddns_txn *t = NULL;
+
+	memset(&h, 0, sizeof h);
+	CHECK_INT(ddns_txn_begin(s, false, &t), 0);
+	CHECK_INT(ddns_host_get(t, fqdn, &h), 0);
+	ddns_txn_abort(t);
+	return h;
+}
+
+static uint32_t get_serial(ddns_store *s, const char *zone)
+{
+	struct ddns_zone z;
+	ddns_txn *t = NULL;
+
+	memset(&z, 0, sizeof z);
+	CHECK_INT(ddns_txn_begin(s, false, &t), 0);
+	CHECK_INT(ddns_zone_get(t, zone, &z), 0);
+	ddns_txn_abort(t);
+	return z.serial;
+}
+
+/* Parse QUERY (+ Basic USER:PASS when USER) from CLIENT, decide. */
+static int decide(ddns_store *s, const char *query, const char *user,
+		  const char *pass, const char *client,
+		  struct ddns_d2_plan *plan)
+{
+	struct ddns_addr c = A(client);
+	ddns_txn *t = NULL;
+	char cred[512], hdr[768];
+	int rc;
+
+	req_reset();
+	ddns_d2_parse_form(&R, query, strlen(query));
+	if (user) {
+		snprintf(cred, sizeof cred, "%s:%s", user, pass);
+		basic(cred, hdr, sizeof hdr);
+		ddns_d2_parse_auth(&R, hdr, strlen(hdr));
+	}
+	CHECK_INT(ddns_txn_begin(s, false, &t), 0);
+	rc = ddns_d2_decide(t, &R, client ? &c : NULL, plan);
+	ddns_txn_abort(t);
+	req_reset();
+	return rc;
+}
+
+/* IN with "@A", "@B", "@C" replaced by SECRETS[0..2], into OUT. */
+static void subst(const char *in, const char *const secrets[3], char *out,
+		  size_t cap)
+{
+	size_t o = 0;
+
+	for (; *in; in++) {
+		const char *add = NULL;
+		char one[2] = {*in, '\0'};
+
+		if (in[0] == '@' && in[1] >= 'A' && in[1] <= 'C')
+			add = secrets[*++in - 'A'];
+		else
+			add = one;
+		if (o + strlen(add) >= cap)
+			abort();
+		memcpy(out + o, add, strlen(add));
+		o += strlen(add);
+	}
+	out[o] = '\0';
+}
+
+/* decide + (if needed) commit a batch of one, then format. */
+static const char *run(ddns_store *s, const char *query, const char *user,
+		       const char *pass, const char *client, int *status,
+		       struct ddns_buf *b)
+{
+	struct ddns_d2_plan plan;
+	struct ddns_d2_update *u = &plan.upd;
+
+	CHECK_INT(decide(s, query, user, pass, client, &plan), 0);
+	if (plan.write) {
+		CHECK_INT(ddns_d2_commit(s, &u, 1, 2000), 0);
+		ddns_d2_plan_finish(&plan, plan.upd.code);
+	}
+	*status = ddns_d2_format(&plan, b);
+	return b->data;
+}
+
+static void test_store_path(ddns_store *s)
+{
+	char sa[DDNS_SECRET_BUF], sb[DDNS_SECRET_BUF], sc[DDNS_SECRET_BUF];
+	struct ddns_buf b = {0};
+	struct ddns_host h;
+	uint32_t serial;
+	int st;
+
+	make_zone(s, "dyn.example.org");
+	make_zone(s, "dyn.example.net");
+	make_host(s, "a.dyn.example.org", "dyn.example.org", sa);
+	make_host(s, "b.dyn.example.org", "dyn.example.org", sb);
+	make_host(s, "c.dyn.example.net", "dyn.example.net", sc);
+	serial = get_serial(s, "dyn.example.org");
+
+	static const struct {
+		const char *query, *user, *pass, *client;
+		const char *body;
+		int status;
+	} t[] = {
+	    /* no credentials at all: a challenge (wget needs it) */
+	    {"", NULL, NULL, "192.0.2.1", "badauth", 401},
+	    {"hostname=a.dyn.example.org", NULL, NULL, "192.0.2.1", "badauth",
+	     401},
+	    {"", "a.dyn.example.org", "wrong", "192.0.2.1", "badauth", 401},
+	    {"", "nobody.dyn.example.org", "x", "192.0.2.1", "badauth", 401},
+	    {"", "not a name", "x", "192.0.2.1", "badauth", 401},
+	    {"", "a.dyn.example.org", "@A", "192.0.2.1", "good 192.0.2.1", 200},
+	    {"", "A.Dyn.Example.Org.", "@A", "192.0.2.1", "nochg 192.0.2.1",
+	     200},
+	    {"myip=192.0.2.2", "a.dyn.example.org", "@A", "192.0.2.1",
+	     "good 192.0.2.2", 200},
+	    {"myip=192.0.2.2,2001:db8::a", "a.dyn.example.org", "@A", NULL,
+	     "good 192.0.2.2,2001:db8::a", 200},
+	    {"myip=2001:0db8:0:0:0:0:0:000a,192.0.2.2", "a.dyn.example.org",
+	     "@A", NULL, "nochg 192.0.2.2,2001:db8::a", 200},
+	    {"hostname=b.dyn.example.org", "a.dyn.example.org", "@A",
+	     "192.0.2.2", "nohost", 200},
+	    {"hostname=nodots", "a.dyn.example.org", "@A", "192.0.2.2",
+	     "notfqdn", 200},
+	    {"hostname=a.dyn.example.org,b.dyn.example.org",
+	     "a.dyn.example.org", "@A", "192.0.2.2", "nochg 192.0.2.2\nnohost",
+	     200},
+	    {"myip=256.1.1.1", "a.dyn.example.org", "@A", "192.0.2.2", "dnserr",
+	     200},
+	    {"hostname=nodots&myip=256.1.1.1", "a.dyn.example.org", "@A",
+	     "192.0.2.2", "notfqdn", 200},
+	    {"username=b.dyn.example.org&password=@B&myip=198.51.100.7", NULL,
+	     NULL, "192.0.2.9", "good 198.51.100.7", 200},
+	    {"username=b.dyn.example.org&password=@B&myip=198.51.100.7",
+	     "b.dyn.example.org", "wrong", "192.0.2.9", "badauth", 401},
+	    {"myip=", "c.dyn.example.net", "@C", "2001:db8::c",
+	     "good 2001:db8::c", 200},
+	};
+
+	const char *secrets[3] = {sa, sb, sc};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		char q[256], p[256];
+
+		subst(t[i].query, secrets, q, sizeof q);
+		subst(t[i].pass ? t[i].pass : "", secrets, p, sizeof p);
+		CHECK_STR(run(s, q, t[i].user, p, t[i].client, &st, &b),
+			  t[i].body);
+		CHECK_INT(st, t[i].status);
+	}
+	/* what was written: both families on a, one write per good */
+	h = get_host(s, "a.dyn.example.org");
+	CHECK_INT(h.flags & (DDNS_HOST_V4 | DDNS_HOST_V6),
+		  DDNS_HOST_V4 | DDNS_HOST_V6);
+	CHECK_INT(h.updated, 2000);
+	CHECK_INT(ntohl(h.v4.s_addr), 0xc0000202);
+	CHECK_INT(h.v6.s6_addr[15], 0x0a);
+	h = get_host(s, "c.dyn.example.net");
+	CHECK_INT(h.flags & (DDNS_HOST_V4 | DDNS_HOST_V6), DDNS_HOST_V6);
+	/* a good for a (x3) and b (x1): serial raised once per commit */
+	CHECK_INT(get_serial(s, "dyn.example.org"), serial + 4);
+	ddns_buf_free(&b);
+}
+
+/* A batch: one transaction, one serial bump per zone, per-update codes. */
+static void test_batch(ddns_store *s)
+{
+	struct ddns_d2_plan pa, pb, pa2, pc, pd;
+	struct ddns_d2_update *u[5] = {&pa.upd, &pb.upd, &pa2.upd, &pc.upd,
+				       &pd.upd};
+	uint32_t so = get_serial(s, "dyn.example.org");
+	uint32_t sn = get_serial(s, "dyn.example.net");
+	struct ddns_host h = get_host(s, "a.dyn.example.org");
+
+	/* build the updates by hand: decide is tested above */
+	memset(&pa, 0, sizeof pa);
+	snprintf(pa.upd.fqdn, sizeof pa.upd.fqdn, "a.dyn.example.org");
+	pa.upd.cred = h.cred;
+	pa.upd.v4 = A("203.0.113.1");
+	pa2 = pa; /* same host twice in a batch: the second sees the first */
+	pb = pa;
+	snprintf(pb.upd.fqdn, sizeof pb.upd.fqdn, "b.dyn.example.org");
+	pb.upd.cred = get_host(s, "b.dyn.example.org").cred;
+	pc = pa;
+	snprintf(pc.upd.fqdn, sizeof pc.upd.fqdn, "c.dyn.example.net");
+	pc.upd.cred = get_host(s, "c.dyn.example.net").cred;
+	pd = pa; /* stale credential: the secret was replaced meanwhile */
+	snprintf(pd.upd.fqdn, sizeof pd.upd.fqdn, "b.dyn.example.org");
+	pd.upd.cred.hash[0] ^= 1;
+
+	CHECK_INT(ddns_d2_commit(s, u, 5, 3000), 0);
+	CHECK_INT(pa.upd.code, DDNS_D2_GOOD);
+	CHECK_STR(pa.upd.zone, "dyn.example.org");
+	CHECK_INT(pb.upd.code, DDNS_D2_GOOD);
+	CHECK_INT(pa2.upd.code, DDNS_D2_NOCHG);
+	CHECK_INT(pc.upd.code, DDNS_D2_GOOD);
+	CHECK_STR(pc.upd.zone, "dyn.example.net");
+	CHECK_INT(pd.upd.code, DDNS_D2_BADAUTH);
+	CHECK_INT(get_serial(s, "dyn.example.org"), so + 1);
+	CHECK_INT(get_serial(s, "dyn.example.net"), sn + 1);
+	CHECK_INT(ntohl(get_host(s, "b.dyn.example.org").v4.s_addr),
+		  0xcb007101);
+
+	/* a host deleted meanwhile: badauth; a blocked one: abuse */
+	{
+		ddns_txn *t = NULL;
+		struct ddns_host c = get_host(s, "c.dyn.example.net");
+
+		c.flags |= DDNS_HOST_BLOCKED;
+		CHECK_INT(ddns_txn_begin(s, true, &t), 0);
+		CHECK_INT(ddns_host_put(t, &c), 0);
+		CHECK_INT(ddns_host_del(t, "b.dyn.example.org"), 0);
+		CHECK_INT(ddns_txn_commit(t), 0);
+	}
+	pb.upd.v4 = A("203.0.113.2");
+	pc.upd.v4 = A("203.0.113.2");
+	CHECK_INT(ddns_d2_commit(s, u + 1, 1, 4000), 0);
+	CHECK_INT(pb.upd.code, DDNS_D2_BADAUTH);
+	CHECK_INT(ddns_d2_commit(s, u + 3, 1, 4000), 0);
+	CHECK_INT(pc.upd.code, DDNS_D2_ABUSE);
+	CHECK_INT(get_serial(s, "dyn.example.net"), sn + 1);
+	CHECK_INT(get_serial(s, "dyn.example.org"), so + 1);
+}
+
+/* A failing commit writes nothing: the caller answers 911. */
+static void test_commit_failure(const char *dir)
+{
+	char err[256];
+	ddns_store *ro = NULL;
+	struct ddns_d2_plan p;
+	struct ddns_d2_update *u = &p.upd;
+
+	CHECK_INT(
+	    ddns_store_open(&ro, dir, DDNS_STORE_RDONLY, 0, err, sizeof err),
+	    0);
+	if (!ro)
+		return;
+	memset(&p, 0, sizeof p);
+	snprintf(p.upd.fqdn, sizeof p.upd.fqdn, "a.dyn.example.org");
+	p.upd.v4 = A("203.0.113.9");
+	p.n = 1;
+	p.code[0] = DDNS_D2_PENDING;
+	ddns_log_threshold = -1; /* the expected error is logged */
+	CHECK(ddns_d2_commit(ro, &u, 1, 5000) != 0);
+	ddns_log_threshold = DDNS_LOG_WARN;
+	ddns_d2_plan_finish(&p, DDNS_D2_911);
+	{
+		struct ddns_buf b = {0};
+		CHECK_INT(ddns_d2_format(&p, &b), 200);
+		CHECK_STR(b.data, "911");
+		ddns_buf_free(&b);
+	}
+	ddns_store_close(ro);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/test_dyndns2.XXXXXX";
+	char err[256];
+	ddns_store *s = NULL;
+
+	ddns_log_init("test_dyndns2", DDNS_LOG_WARN);
+	test_route();
+	test_form();
+	test_base64();
+	test_auth();
+	test_credentials();
+	test_hostnames();
+	test_addresses();
+	test_format();
+
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	CHECK_INT(ddns_store_open(&s, dir, DDNS_STORE_CREATE, 16 << 20, err,
+				  sizeof err),
+		  0);
+	if (s) {
+		test_store_path(s);
+		test_batch(s);
+		ddns_store_close(s);
+		test_commit_failure(dir);
+	}
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return check_done();
+}

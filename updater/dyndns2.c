@@ -1,0 +1,618 @@
+/*
+ * dyndns2.c -- the dyndns2 protocol logic: parsing, decisions, store
+ * updates and reply text.  No network I/O (see dyndns2.h).
+ */
+#include "dyndns2.h"
+
+#include <openssl/crypto.h>
+#include <string.h>
+#include <strings.h>
+
+#include "err.h"
+
+static const char *const param_names[DDNS_D2_NPARAM] = {
+    [DDNS_D2_P_USERNAME] = "username",
+    [DDNS_D2_P_PASSWORD] = "password",
+    [DDNS_D2_P_HOSTNAME] = "hostname",
+    [DDNS_D2_P_MYIP] = "myip",
+    [DDNS_D2_P_IP] = "ip",
+    [DDNS_D2_P_MYIPV4] = "myipv4",
+    [DDNS_D2_P_MYIPV6] = "myipv6",
+    [DDNS_D2_P_IPV6] = "ipv6",
+};
+
+static const struct {
+	const char *path;
+	int route;
+} routes[] = {
+    {"/nic/update", DDNS_D2_ROUTE_UPDATE},
+    {"/v3/update", DDNS_D2_ROUTE_UPDATE},
+    {"/update", DDNS_D2_ROUTE_UPDATE},
+    {"/myip", DDNS_D2_ROUTE_MYIP},
+};
+
+/* Verified against when the host is unknown, so that an unknown name costs
+ * the same hash as a known one.  No secret hashes to all zeroes. */
+static const struct ddns_cred dummy_cred;
+
+#define MAX_ADDRS_PER_PARAM 2
+
+void ddns_d2_req_clear(struct ddns_d2_req *r)
+{
+	OPENSSL_cleanse(r->arena, r->used);
+	memset(r->param, 0, sizeof r->param);
+	memset(&r->auth_user, 0, sizeof r->auth_user);
+	memset(&r->auth_pass, 0, sizeof r->auth_pass);
+	r->auth_basic = false;
+	r->auth_broken = false;
+	r->used = 0;
+}
+
+int ddns_d2_route(const char *target, size_t len, const char **query,
+		  size_t *qlen)
+{
+	const char *p = target, *end = target + len, *q, *frag;
+	size_t plen;
+
+	*query = NULL;
+	*qlen = 0;
+	if (len > 0 && target[0] != '/') {
+		/* absolute form: skip "scheme://authority" */
+		const char *s = memmem(target, len, "://", 3);
+		if (!s || !(p = memchr(s + 3, '/', (size_t)(end - s - 3))))
+			return DDNS_D2_ROUTE_NONE;
+	}
+	if ((frag = memchr(p, '#', (size_t)(end - p))) != NULL)
+		end = frag;
+	q = memchr(p, '?', (size_t)(end - p));
+	plen = (size_t)((q ? q : end) - p);
+	if (q) {
+		*query = q + 1;
+		*qlen = (size_t)(end - q - 1);
+	}
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+		if (strlen(routes[i].path) == plen &&
+		    memcmp(routes[i].path, p, plen) == 0)
+			return routes[i].route;
+	return DDNS_D2_ROUTE_NONE;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Copy S (LEN bytes) into R's arena as field F, decoding '+' and %XX when
+ * FORM.  Decoding never lengthens, so the arena's size bounds it all. */
+static void arena_put(struct ddns_d2_req *r, struct ddns_d2_field *f,
+		      const char *s, size_t len, bool form)
+{
+	char *o = r->arena + r->used;
+	size_t n = 0;
+
+	if (len > sizeof r->arena - r->used)
+		return; /* cannot happen with the input caps; drop */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int hi, lo;
+
+		if (form && c == '+') {
+			c = ' ';
+		} else if (form && c == '%' && i + 2 < len &&
+			   (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+			   (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		o[n++] = (char)c;
+	}
+	f->p = o;
+	f->len = n;
+	f->set = true;
+	r->used += n;
+}
+
+static int param_lookup(const char *k, size_t len)
+{
+	for (int i = 0; i < DDNS_D2_NPARAM; i++)
+		if (strlen(param_names[i]) == len &&
+		    strncasecmp(param_names[i], k, len) == 0)
+			return i;
+	return -1;
+}
+
+int ddns_d2_parse_form(struct ddns_d2_req *r, const char *s, size_t len)
+{
+	const char *end = s + len;
+
+	if (len > DDNS_D2_INPUT_MAX)
+		return DDNS_ETOOBIG;
+	while (s < end) {
+		const char *amp = memchr(s, '&', (size_t)(end - s));
+		const char *pe = amp ? amp : end;
+		const char *eq = memchr(s, '=', (size_t)(pe - s));
+		const char *v = eq ? eq + 1 : pe;
+		int k = param_lookup(s, (size_t)((eq ? eq : pe) - s));
+
+		if (k >= 0 && !r->param[k].set)
+			arena_put(r, &r->param[k], v, (size_t)(pe - v), true);
+		s = amp ? amp + 1 : end;
+	}
+	return 0;
+}
+
+static int b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int ddns_d2_base64_decode(const char *in, size_t len, unsigned char *out,
+			  size_t cap)
+{
+	size_t pad = 0, n = 0;
+	unsigned acc = 0, bits = 0;
+
+	while (pad < 2 && len > 0 && in[len - 1] == '=') {
+		len--;
+		pad++;
+	}
+	if ((pad > 0 && (len + pad) % 4 != 0) || len % 4 == 1)
+		return DDNS_EINVAL;
+	if (len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) > cap)
+		return DDNS_ETOOBIG;
+	for (size_t i = 0; i < len; i++) {
+		int v = b64val((unsigned char)in[i]);
+		if (v < 0)
+			return DDNS_EINVAL;
+		acc = (acc << 6 | (unsigned)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return (int)n;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Strip surrounding blanks (spaces, tabs) from *S / *LEN. */
+static void trim(const char **s, size_t *len)
+{
+	while (*len > 0 && is_blank(**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && is_blank((*s)[*len - 1]))
+		(*len)--;
+}
+
+int ddns_d2_parse_auth(struct ddns_d2_req *r, const char *v, size_t len)
+{
+	unsigned char dec[DDNS_D2_AUTH_MAX];
+	const unsigned char *colon;
+	int n;
+
+	trim(&v, &len);
+	if (len < 5 || strncasecmp(v, "basic", 5) != 0 ||
+	    (len > 5 && !is_blank(v[5])))
+		return 0; /* another scheme: not ours */
+	v += 5;
+	len -= 5;
+	trim(&v, &len);
+	n = len > DDNS_D2_AUTH_MAX
+		? DDNS_ETOOBIG
+		: ddns_d2_base64_decode(v, len, dec, sizeof dec);
+	colon = n > 0 ? memchr(dec, ':', (size_t)n) : NULL;
+	if (!colon) {
+		r->auth_broken = true;
+		OPENSSL_cleanse(dec, sizeof dec);
+		return DDNS_EINVAL;
+	}
+	arena_put(r, &r->auth_user, (const char *)dec, (size_t)(colon - dec),
+		  false);
+	arena_put(r, &r->auth_pass, (const char *)colon + 1,
+		  (size_t)(n - (colon + 1 - dec)), false);
+	r->auth_basic = r->auth_user.set && r->auth_pass.set;
+	r->auth_broken = !r->auth_basic; /* never fall back to the query */
+	OPENSSL_cleanse(dec, sizeof dec);
+	return r->auth_basic ? 0 : DDNS_EINVAL;
+}
+
+int ddns_d2_credentials(const struct ddns_d2_req *r, const char **user,
+			size_t *ulen, const char **pass, size_t *plen)
+{
+	const struct ddns_d2_field *u = &r->auth_user, *p = &r->auth_pass;
+
+	if (r->auth_broken)
+		return DDNS_EINVAL;
+	if (!r->auth_basic) {
+		u = &r->param[DDNS_D2_P_USERNAME];
+		p = &r->param[DDNS_D2_P_PASSWORD];
+	}
+	if (!u->set || !p->set)
+		return DDNS_EINVAL;
+	*user = u->p;
+	*ulen = u->len;
+	*pass = p->p;
+	*plen = p->len;
+	return 0;
+}
+
+/* One hostname of the list against the authenticated FQDN. */
+static uint8_t judge_hostname(const char *s, size_t len, const char *fqdn)
+{
+	char name[DDNS_NAME_BUF];
+
+	trim(&s, &len);
+	if (ddns_name_normalize(s, len, name) != 0 || !ddns_name_parent(name))
+		return DDNS_D2_NOTFQDN;
+	return strcmp(name, fqdn) == 0 ? DDNS_D2_PENDING : DDNS_D2_NOHOST;
+}
+
+void ddns_d2_hostnames(const struct ddns_d2_req *r, const char *fqdn,
+		       struct ddns_d2_plan *plan)
+{
+	const struct ddns_d2_field *h = &r->param[DDNS_D2_P_HOSTNAME];
+	const char *s = h->p, *end;
+	size_t len = h->len;
+
+	plan->n = 0;
+	if (h->set)
+		trim(&s, &len);
+	if (!h->set || len == 0) {
+		plan->code[plan->n++] = DDNS_D2_PENDING;
+		return;
+	}
+	end = s + len;
+	for (;;) {
+		const char *comma = memchr(s, ',', (size_t)(end - s));
+		const char *e = comma ? comma : end;
+
+		if (plan->n == DDNS_D2_HOSTS_MAX) {
+			plan->n = 1;
+			plan->code[0] = DDNS_D2_NUMHOST;
+			return;
+		}
+		plan->code[plan->n++] =
+		    judge_hostname(s, (size_t)(e - s), fqdn);
+		if (!comma)
+			break;
+		s = comma + 1;
+	}
+}
+
+/* Record address A for parameter family WANT (0: either) in *V4 / *V6. */
+static int take_addr(const struct ddns_addr *a, int want, struct ddns_addr *v4,
+		     struct ddns_addr *v6)
+{
+	struct ddns_addr *slot = a->family == AF_INET ? v4 : v6;
+
+	if (want != 0 && a->family != want)
+		return DDNS_EBADADDR;
+	if (slot->family != 0 && !ddns_addr_equal(slot, a))
+		return DDNS_EBADADDR;
+	*slot = *a;
+	return 0;
+}
+
+/* A comma-separated list of at most MAX_ADDRS_PER_PARAM addresses; empty
+ * entries are skipped. */
+static int take_list(const struct ddns_d2_field *f, int want,
+		     struct ddns_addr *v4, struct ddns_addr *v6)
+{
+	const char *s = f->p, *end = f->p + f->len;
+	unsigned count = 0;
+
+	while (f->set && s < end) {
+		const char *comma = memchr(s, ',', (size_t)(end - s));
+		const char *e = comma ? comma : end, *a = s;
+		size_t len = (size_t)(e - s);
+		struct ddns_addr addr;
+		int rc;
+
+		s = comma ? comma + 1 : end;
+		trim(&a, &len);
+		if (len == 0)
+			continue;
+		if (++count > MAX_ADDRS_PER_PARAM ||
+		    ddns_addr_parse(a, len, &addr) != 0)
+			return DDNS_EBADADDR;
+		if ((rc = take_addr(&addr, want, v4, v6)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int ddns_d2_addresses(const struct ddns_d2_req *r,
+		      const struct ddns_addr *client, struct ddns_addr *v4,
+		      struct ddns_addr *v6)
+{
+	static const struct {
+		int param;
+		int family;
+	} sources[] = {
+	    {DDNS_D2_P_MYIP, 0},	 {DDNS_D2_P_IP, 0},
+	    {DDNS_D2_P_MYIPV4, AF_INET}, {DDNS_D2_P_MYIPV6, AF_INET6},
+	    {DDNS_D2_P_IPV6, AF_INET6},
+	};
+	int rc;
+
+	memset(v4, 0, sizeof *v4);
+	memset(v6, 0, sizeof *v6);
+	for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++) {
+		rc = take_list(&r->param[sources[i].param], sources[i].family,
+			       v4, v6);
+		if (rc != 0)
+			goto fail;
+	}
+	if (v4->family != 0 || v6->family != 0)
+		return 0;
+	if (!client ||
+	    (client->family != AF_INET && client->family != AF_INET6))
+		return DDNS_EBADADDR;
+	return take_addr(client, 0, v4, v6);
+fail:
+	memset(v4, 0, sizeof *v4);
+	memset(v6, 0, sizeof *v6);
+	return rc;
+}
+
+static bool host_unchanged(const struct ddns_host *h,
+			   const struct ddns_d2_update *u)
+{
+	if (u->v4.family != 0 &&
+	    (!(h->flags & DDNS_HOST_V4) ||
+	     memcmp(&h->v4, &u->v4.u.v4, sizeof h->v4) != 0))
+		return false;
+	if (u->v6.family != 0 &&
+	    (!(h->flags & DDNS_HOST_V6) ||
+	     memcmp(&h->v6, &u->v6.u.v6, sizeof h->v6) != 0))
+		return false;
+	return true;
+}
+
+static bool host_refused(const struct ddns_host *h)
+{
+	return (h->flags & (DDNS_HOST_BLOCKED | DDNS_HOST_ABUSE)) != 0;
+}
+
+/* Check R's credentials; on success plan->authed, plan->upd.fqdn and
+ * plan->upd.cred are set and *H holds the host.  Otherwise PLAN is one
+ * badauth line.  Returns 0 or a store error. */
+static int authenticate(ddns_txn *t, const struct ddns_d2_req *r,
+			struct ddns_d2_plan *plan, struct ddns_host *h)
+{
+	const struct ddns_cred *cred = &dummy_cred;
+	const char *user, *pass;
+	size_t ulen, plen;
+	bool known = false;
+	int rc;
+
+	plan->n = 1;
+	plan->code[0] = DDNS_D2_BADAUTH;
+	if (ddns_d2_credentials(r, &user, &ulen, &pass, &plen) != 0)
+		return 0;
+	if (ddns_name_normalize(user, ulen, plan->upd.fqdn) == 0) {
+		rc = ddns_host_get(t, plan->upd.fqdn, h);
+		if (rc == 0) {
+			known = true;
+			cred = &h->cred;
+		} else if (rc != DDNS_ENOTFOUND) {
+			return rc;
+		}
+	}
+	/* Always one verification, whether or not the host exists. */
+	if (!ddns_cred_verify(cred, pass, plen) || !known)
+		return 0;
+	plan->authed = true;
+	plan->upd.cred = h->cred;
+	plan->n = 0;
+	return 0;
+}
+
+static bool plan_pending(const struct ddns_d2_plan *plan)
+{
+	for (unsigned i = 0; i < plan->n; i++)
+		if (plan->code[i] == DDNS_D2_PENDING)
+			return true;
+	return false;
+}
+
+int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
+		   const struct ddns_addr *client, struct ddns_d2_plan *plan)
+{
+	struct ddns_host h;
+	int rc;
+
+	memset(plan, 0, sizeof *plan);
+	if ((rc = authenticate(t, r, plan, &h)) != 0) {
+		plan->n = 1;
+		plan->code[0] = DDNS_D2_911;
+		return rc;
+	}
+	if (!plan->authed)
+		return 0;
+	ddns_d2_hostnames(r, plan->upd.fqdn, plan);
+	if (!plan_pending(plan))
+		return 0;
+	if (host_refused(&h)) {
+		ddns_d2_plan_finish(plan, DDNS_D2_ABUSE);
+		return 0;
+	}
+	if (ddns_d2_addresses(r, client, &plan->upd.v4, &plan->upd.v6) != 0) {
+		ddns_d2_plan_finish(plan, DDNS_D2_DNSERR);
+		return 0;
+	}
+	if (host_unchanged(&h, &plan->upd)) {
+		ddns_d2_plan_finish(plan, DDNS_D2_NOCHG);
+		return 0;
+	}
+	plan->write = true;
+	return 0;
+}
+
+int ddns_d2_apply(ddns_txn *t, struct ddns_d2_update *u, int64_t now)
+{
+	struct ddns_host h;
+	struct ddns_zone z;
+	int rc;
+
+	u->code = DDNS_D2_BADAUTH;
+	u->zone[0] = '\0';
+	u->wildcard = false;
+	rc = ddns_host_get(t, u->fqdn, &h);
+	if (rc == DDNS_ENOTFOUND)
+		return 0; /* deleted meanwhile */
+	if (rc != 0)
+		return rc;
+	if (CRYPTO_memcmp(&h.cred, &u->cred, sizeof h.cred) != 0)
+		return 0; /* secret replaced meanwhile */
+	if (host_refused(&h)) {
+		u->code = DDNS_D2_ABUSE;
+		return 0;
+	}
+	if (host_unchanged(&h, u)) {
+		u->code = DDNS_D2_NOCHG;
+		return 0;
+	}
+	/* Plain HTTP for now: the touched families lose their TLS mark. */
+	if (u->v4.family != 0) {
+		h.v4 = u->v4.u.v4;
+		h.flags = (h.flags | DDNS_HOST_V4) & ~(uint32_t)DDNS_HOST_TLS4;
+	}
+	if (u->v6.family != 0) {
+		h.v6 = u->v6.u.v6;
+		h.flags = (h.flags | DDNS_HOST_V6) & ~(uint32_t)DDNS_HOST_TLS6;
+	}
+	h.updated = now;
+	if ((rc = ddns_zone_get_by_id(t, h.zone_id, &z)) != 0 ||
+	    (rc = ddns_host_put(t, &h)) != 0)
+		return rc == DDNS_ENOTFOUND ? DDNS_ECORRUPT : rc;
+	memcpy(u->zone, z.name, sizeof u->zone);
+	u->wildcard = (h.flags & DDNS_HOST_WILDCARD) != 0;
+	u->code = DDNS_D2_GOOD;
+	return 0;
+}
+
+/* True if U[I] is the first changed update of its zone in U[0..I]. */
+static bool first_of_zone(struct ddns_d2_update *const *u, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (u[j]->code == DDNS_D2_GOOD &&
+		    strcmp(u[j]->zone, u[i]->zone) == 0)
+			return false;
+	return true;
+}
+
+int ddns_d2_commit(ddns_store *s, struct ddns_d2_update *const *u, size_t n,
+		   int64_t now)
+{
+	ddns_txn *t = NULL;
+	int rc;
+
+	if ((rc = ddns_txn_begin(s, true, &t)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if ((rc = ddns_d2_apply(t, u[i], now)) != 0)
+			goto fail;
+	for (size_t i = 0; i < n; i++) {
+		if (u[i]->code != DDNS_D2_GOOD || !first_of_zone(u, i))
+			continue;
+		if ((rc = ddns_zone_bump_serial(t, u[i]->zone, NULL)) != 0)
+			goto fail;
+	}
+	return ddns_txn_commit(t);
+fail:
+	ddns_txn_abort(t);
+	return rc;
+}
+
+void ddns_d2_plan_finish(struct ddns_d2_plan *plan, int code)
+{
+	if (code == DDNS_D2_BADAUTH && plan_pending(plan)) {
+		plan->n = 1;
+		plan->code[0] = DDNS_D2_BADAUTH;
+		return;
+	}
+	for (unsigned i = 0; i < plan->n; i++)
+		if (plan->code[i] == DDNS_D2_PENDING)
+			plan->code[i] = (uint8_t)code;
+}
+
+const char *ddns_d2_code_str(int code)
+{
+	switch (code) {
+	case DDNS_D2_GOOD:
+		return "good";
+	case DDNS_D2_NOCHG:
+		return "nochg";
+	case DDNS_D2_BADAUTH:
+		return "badauth";
+	case DDNS_D2_NOTFQDN:
+		return "notfqdn";
+	case DDNS_D2_NOHOST:
+		return "nohost";
+	case DDNS_D2_NUMHOST:
+		return "numhost";
+	case DDNS_D2_ABUSE:
+		return "abuse";
+	case DDNS_D2_DNSERR:
+		return "dnserr";
+	default:
+		return "911";
+	}
+}
+
+/* " v4,v6" (whichever families U sets) onto OUT. */
+static void format_addrs(const struct ddns_d2_update *u, struct ddns_buf *out)
+{
+	char a[DDNS_ADDR_STRLEN];
+
+	if (u->v4.family != 0) {
+		ddns_buf_addc(out, ' ');
+		ddns_buf_adds(out, ddns_addr_format(&u->v4, a, sizeof a));
+	}
+	if (u->v6.family != 0) {
+		ddns_buf_addc(out, u->v4.family != 0 ? ',' : ' ');
+		ddns_buf_adds(out, ddns_addr_format(&u->v6, a, sizeof a));
+	}
+}
+
+int ddns_d2_format(const struct ddns_d2_plan *plan, struct ddns_buf *out)
+{
+	int status = 200;
+
+	ddns_buf_reset(out);
+	for (unsigned i = 0; i < plan->n; i++) {
+		int c = plan->code[i];
+
+		if (i > 0)
+			ddns_buf_addc(out, '\n');
+		ddns_buf_adds(out, ddns_d2_code_str(c));
+		if (c == DDNS_D2_GOOD || c == DDNS_D2_NOCHG)
+			format_addrs(&plan->upd, out);
+		if (c == DDNS_D2_BADAUTH)
+			status = 401;
+	}
+	return status;
+}

@@ -1,0 +1,230 @@
+/*
+ * dyndns2.h -- the dyndns2 update protocol as clients speak it (see
+ * shared/reference/dyndns2.md): parsing a request, deciding its outcome
+ * against the store, applying it, and formatting the reply.  No network
+ * I/O here: ddns-updater's server.c feeds it bytes and sends what it
+ * returns, and the unit tests drive it directly.
+ *
+ * A request is handled in four steps:
+ *   1. ddns_d2_route, ddns_d2_parse_form (query, then a form body) and
+ *      ddns_d2_parse_auth fill a struct ddns_d2_req;
+ *   2. ddns_d2_decide authenticates (read transaction) and judges every
+ *      hostname and the addresses: the plan either is final already
+ *      (badauth, nochg, notfqdn...) or holds one update to write;
+ *   3. ddns_d2_commit applies a batch of updates in one write transaction
+ *      with one serial bump per zone;
+ *   4. ddns_d2_plan_finish and ddns_d2_format give the reply body and its
+ *      HTTP status.
+ */
+#ifndef DDNS_DYNDNS2_H
+#define DDNS_DYNDNS2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "names.h"
+#include "secret.h"
+#include "store.h"
+
+#define DDNS_D2_INPUT_MAX 8192 /* a query string or a form body, bytes */
+#define DDNS_D2_AUTH_MAX  1024 /* an Authorization header value, bytes */
+#define DDNS_D2_HOSTS_MAX 20   /* hostnames in one request (Dyn's limit) */
+#define DDNS_D2_ARENA	  (2 * DDNS_D2_INPUT_MAX + DDNS_D2_AUTH_MAX)
+
+/* Reply codes.  PENDING marks a line whose outcome the store decides. */
+enum ddns_d2_code {
+	DDNS_D2_PENDING = 0,
+	DDNS_D2_GOOD,
+	DDNS_D2_NOCHG,
+	DDNS_D2_BADAUTH,
+	DDNS_D2_NOTFQDN,
+	DDNS_D2_NOHOST,
+	DDNS_D2_NUMHOST, /* more than DDNS_D2_HOSTS_MAX names */
+	DDNS_D2_ABUSE,	 /* host blocked by an operator or flagged */
+	DDNS_D2_DNSERR,	 /* malformed address */
+	DDNS_D2_911,	 /* storage failure */
+};
+
+enum ddns_d2_route {
+	DDNS_D2_ROUTE_NONE = 0, /* unknown path: 404 */
+	DDNS_D2_ROUTE_UPDATE,	/* /nic/update, /v3/update, /update */
+	DDNS_D2_ROUTE_MYIP,	/* /myip */
+};
+
+/* Parameters the protocol knows; every other one is ignored. */
+enum ddns_d2_param {
+	DDNS_D2_P_USERNAME,
+	DDNS_D2_P_PASSWORD,
+	DDNS_D2_P_HOSTNAME,
+	DDNS_D2_P_MYIP,
+	DDNS_D2_P_IP,
+	DDNS_D2_P_MYIPV4,
+	DDNS_D2_P_MYIPV6,
+	DDNS_D2_P_IPV6,
+	DDNS_D2_NPARAM
+};
+
+/* A decoded value: LEN bytes at P (inside the request's arena; may hold
+ * NULs), or set == false when absent. */
+struct ddns_d2_field {
+	const char *p;
+	size_t len;
+	bool set;
+};
+
+/*
+ * A parsed request.  Large (the arena holds every decoded value), so keep
+ * one and reuse it: it must start zeroed (calloc, static or = {0}), and
+ * ddns_d2_req_clear resets it between requests and wipes the password.
+ * The arena holds one query, one form body and one Authorization value at
+ * their caps; a value that does not fit is dropped (a header: broken).
+ */
+struct ddns_d2_req {
+	struct ddns_d2_field param[DDNS_D2_NPARAM]; /* first occurrence wins */
+	struct ddns_d2_field auth_user; /* from Authorization: Basic */
+	struct ddns_d2_field auth_pass;
+	bool auth_basic;  /* a Basic header was decoded */
+	bool auth_broken; /* a Basic header was present but broken */
+	size_t used;	  /* bytes of arena in use */
+	char arena[DDNS_D2_ARENA];
+};
+
+/* One host update, as queued for a write transaction. */
+struct ddns_d2_update {
+	/* input, set by ddns_d2_decide */
+	char fqdn[DDNS_NAME_BUF];
+	struct ddns_cred cred; /* the credential the secret was checked on */
+	struct ddns_addr v4;   /* family 0: leave the A record alone */
+	struct ddns_addr v6;   /* family 0: leave the AAAA record alone */
+	/* output, set by ddns_d2_apply */
+	int code;		  /* GOOD, NOCHG, BADAUTH or ABUSE */
+	char zone[DDNS_NAME_BUF]; /* the host's zone when GOOD */
+	bool wildcard;		  /* host has DDNS_HOST_WILDCARD */
+};
+
+/* What to answer: one code per hostname line, in request order. */
+struct ddns_d2_plan {
+	unsigned n;
+	uint8_t code[DDNS_D2_HOSTS_MAX]; /* enum ddns_d2_code */
+	bool write;		   /* upd must go through ddns_d2_commit */
+	bool authed;		   /* the secret matched */
+	struct ddns_d2_update upd; /* fqdn is "" when the username is not a
+				      valid name */
+};
+
+/* Reset R for a new request; the used arena (passwords) is wiped. */
+void ddns_d2_req_clear(struct ddns_d2_req *r);
+
+/*
+ * Route the request target TARGET (LEN bytes, origin form "/path?query" or
+ * absolute form "http://host/path?query").  *QUERY and *QLEN get the query
+ * string (borrowed from TARGET, without '?' and any '#fragment'), or NULL
+ * and 0.  Returns an enum ddns_d2_route.
+ */
+int ddns_d2_route(const char *target, size_t len, const char **query,
+		  size_t *qlen);
+
+/*
+ * Parse S (LEN bytes of application/x-www-form-urlencoded text, a query or
+ * a POST body) into R: '+' is a space, %XX is decoded (a broken escape is
+ * kept literally), keys are matched without regard to case, the first
+ * occurrence of a key wins, unknown keys are ignored.  Returns 0, or
+ * DDNS_ETOOBIG when LEN exceeds DDNS_D2_INPUT_MAX (R is then unchanged).
+ */
+int ddns_d2_parse_form(struct ddns_d2_req *r, const char *s, size_t len);
+
+/*
+ * Parse an Authorization header value V (LEN bytes).  "Basic" (any case)
+ * with strict base64 sets auth_user and auth_pass, split at the first
+ * colon; any other scheme is ignored (0).  A Basic value that is too long,
+ * does not decode or has no colon sets auth_broken and returns
+ * DDNS_EINVAL: the request then gets badauth.
+ */
+int ddns_d2_parse_auth(struct ddns_d2_req *r, const char *v, size_t len);
+
+/*
+ * Strict standard base64 (RFC 4648, padding optional, no blanks) of IN
+ * (LEN bytes) into OUT (CAP bytes).  Returns the decoded length, or
+ * DDNS_EINVAL / DDNS_ETOOBIG.
+ */
+int ddns_d2_base64_decode(const char *in, size_t len, unsigned char *out,
+			  size_t cap);
+
+/*
+ * The credentials of R: the Basic header if there was one, else the
+ * username and password parameters.  USER/PASS are borrowed from R.
+ * Returns 0, or DDNS_EINVAL when they are missing or the header was broken.
+ */
+int ddns_d2_credentials(const struct ddns_d2_req *r, const char **user,
+			size_t *ulen, const char **pass, size_t *plen);
+
+/*
+ * Judge R's hostname list (absent or empty: FQDN itself) against the
+ * authenticated FQDN: each line of PLAN gets PENDING when it names FQDN,
+ * NOTFQDN when it is not a valid fully qualified name, NOHOST otherwise;
+ * more than DDNS_D2_HOSTS_MAX names give one NUMHOST line.
+ */
+void ddns_d2_hostnames(const struct ddns_d2_req *r, const char *fqdn,
+		       struct ddns_d2_plan *plan);
+
+/*
+ * The addresses R asks for: myip / ip (a "v4,v6" list), myipv4, myipv6 and
+ * ipv6, each through ddns_addr_parse; when none is given (or all are
+ * empty), CLIENT (may be NULL) for its family only.  *V4 and *V6 get
+ * family 0 when that record is to be left alone.  Returns 0, or
+ * DDNS_EBADADDR for a malformed address, an address of the wrong family
+ * for its parameter, two different addresses of one family, or no address
+ * at all.
+ */
+int ddns_d2_addresses(const struct ddns_d2_req *r,
+		      const struct ddns_addr *client, struct ddns_addr *v4,
+		      struct ddns_addr *v6);
+
+/*
+ * Decide request R from CLIENT using the read (or write) transaction T:
+ * authenticate (an unknown host still costs one hash, so timing does not
+ * tell which names exist), judge the hostnames and addresses, and compare
+ * with the stored host.  PLAN is always filled; plan->write says whether
+ * plan->upd must be committed.  Returns 0, or a store error (the caller
+ * answers 911).
+ */
+int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
+		   const struct ddns_addr *client, struct ddns_d2_plan *plan);
+
+/*
+ * Apply U inside write transaction T at time NOW: re-read the host (it may
+ * have changed since ddns_d2_decide), then set u->code to BADAUTH (host
+ * gone or secret replaced), ABUSE, NOCHG (nothing to write) or GOOD (host
+ * written, u->zone and u->wildcard set).  Does not bump the zone serial.
+ * Returns 0 or a store error, after which T must be aborted.
+ */
+int ddns_d2_apply(ddns_txn *t, struct ddns_d2_update *u, int64_t now);
+
+/*
+ * Apply the N updates U[] in one write transaction on S and bump the
+ * serial of every zone that changed once, then commit (durable on
+ * return).  Returns 0, or a store error: then nothing was written and
+ * every update must be answered 911.
+ */
+int ddns_d2_commit(ddns_store *s, struct ddns_d2_update *const *u, size_t n,
+		   int64_t now);
+
+/* Replace PLAN's PENDING lines by CODE (a BADAUTH makes the whole reply a
+ * single badauth line). */
+void ddns_d2_plan_finish(struct ddns_d2_plan *plan, int code);
+
+/*
+ * The reply body of PLAN into OUT (reset first): one line per hostname
+ * joined by "\n", no trailing newline, "good IP" / "nochg IP" with the
+ * addresses of plan->upd (v4 first, comma-joined).  Returns the HTTP
+ * status: 401 for badauth, else 200.
+ */
+int ddns_d2_format(const struct ddns_d2_plan *plan, struct ddns_buf *out);
+
+/* The text of CODE ("good", "badauth"...); never NULL. */
+const char *ddns_d2_code_str(int code);
+
+#endif

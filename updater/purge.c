@@ -1,0 +1,461 @@
+/*
+ * purge.c -- pdns cache purges through its control socket.
+ *
+ * pdns 4.7 reads one line per connection and answers the number of purged
+ * entries as bare decimal text ("0", no newline), then closes; an unknown
+ * command gets "Unknown command: 'X'".  So a reply is accepted when it
+ * starts with a digit.
+ */
+#include "purge.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "err.h"
+#include "log.h"
+#include "names.h"
+
+#define PURGE_ARG_MAX	(DDNS_NAME_BUF + 2) /* "*." or a trailing "$" */
+#define PURGE_REPLY_MAX 128
+#define PURGE_INFLIGHT	4    /* connections at once; pdns serves one */
+#define PURGE_QUEUE_MAX 4096 /* pending names; beyond, drop */
+
+struct purge_item {
+	struct purge_item *next;
+	char name[PURGE_ARG_MAX];
+};
+
+struct purge_conn {
+	struct ddns_purger *p;
+	struct bufferevent *bev;
+	struct purge_conn *prev, *next;
+	size_t rlen;
+	char reply[PURGE_REPLY_MAX];
+	char name[PURGE_ARG_MAX];
+};
+
+struct ddns_purger {
+	struct event_base *base;
+	struct event *kick;
+	bool enabled;
+	struct sockaddr_un sun;
+	socklen_t sunlen;
+	struct timeval timeout;
+	struct purge_item *head, *tail;
+	unsigned queued;
+	struct purge_conn *conns;
+	unsigned inflight;
+	bool failing;	 /* inside a burst of failures (logged once) */
+	unsigned failed; /* failures in the current burst */
+};
+
+/* A purge argument: printable ASCII without blanks, so it cannot smuggle a
+ * second command or an empty one ("PURGE" alone purges everything). */
+static bool valid_arg(const char *name)
+{
+	size_t len = strnlen(name, PURGE_ARG_MAX);
+
+	if (len == 0 || len >= PURGE_ARG_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] <= ' ' || name[i] > '~')
+			return false;
+	return true;
+}
+
+static int unix_addr(const char *path, struct sockaddr_un *sun, socklen_t *len)
+{
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof sun->sun_path)
+		return DDNS_EINVAL;
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, n + 1);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
+static bool reply_ok(const char *reply, size_t len)
+{
+	return len > 0 && reply[0] >= '0' && reply[0] <= '9';
+}
+
+/* ---- blocking form ---------------------------------------------------- */
+
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	       (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* Wait for EVENTS on FD until DEADLINE.  0, or DDNS_EIO with errno set
+ * (ETIMEDOUT on timeout). */
+static int wait_fd(int fd, short events, const struct timespec *deadline)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+
+	for (;;) {
+		long left = ms_left(deadline);
+		int n;
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return DDNS_EIO;
+		}
+		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return DDNS_EIO;
+	}
+}
+
+static int send_all(int fd, const char *s, size_t len,
+		    const struct timespec *deadline)
+{
+	while (len > 0) {
+		ssize_t n;
+
+		if (wait_fd(fd, POLLOUT, deadline) != 0)
+			return DDNS_EIO;
+		n = send(fd, s, len, MSG_NOSIGNAL);
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
+			return DDNS_EIO;
+		if (n > 0) {
+			s += n;
+			len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/* Read until EOF, keeping the first CAP - 1 bytes in BUF (NUL-terminated). */
+static int recv_all(int fd, char *buf, size_t cap, size_t *len,
+		    const struct timespec *deadline)
+{
+	char chunk[512];
+
+	*len = 0;
+	for (;;) {
+		ssize_t n;
+
+		if (wait_fd(fd, POLLIN, deadline) != 0)
+			return DDNS_EIO;
+		n = recv(fd, chunk, sizeof chunk, 0);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return DDNS_EIO;
+		}
+		size_t take =
+		    (size_t)n < cap - 1 - *len ? (size_t)n : cap - 1 - *len;
+		memcpy(buf + *len, chunk, take);
+		*len += take;
+	}
+	buf[*len] = '\0';
+	return 0;
+}
+
+/* One PURGE over one connection.  On failure WHY gets the reason. */
+static int purge_one(const struct sockaddr_un *sun, socklen_t sunlen,
+		     const char *name, unsigned timeout_ms, char *why,
+		     size_t whylen)
+{
+	char cmd[PURGE_ARG_MAX + 8], reply[PURGE_REPLY_MAX];
+	struct timespec deadline;
+	size_t rlen = 0;
+	int fd = -1, n, rc = DDNS_EIO;
+
+	n = snprintf(cmd, sizeof cmd, "PURGE %s\n", name);
+	if (n < 0 || (size_t)n >= sizeof cmd)
+		return DDNS_EINVAL;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    (connect(fd, (const struct sockaddr *)sun, sunlen) != 0 &&
+	     errno != EINPROGRESS) ||
+	    send_all(fd, cmd, (size_t)n, &deadline) != 0 ||
+	    recv_all(fd, reply, sizeof reply, &rlen, &deadline) != 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		goto out;
+	}
+	if (!reply_ok(reply, rlen)) {
+		snprintf(why, whylen, "pdns answered '%.60s'", reply);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int ddns_purge_sync(const char *socket_path, const char *const *names, size_t n,
+		    unsigned timeout_ms)
+{
+	struct sockaddr_un sun;
+	socklen_t sunlen;
+	char why[128];
+	int ret = 0;
+
+	if (!socket_path || unix_addr(socket_path, &sun, &sunlen) != 0)
+		return DDNS_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int rc = valid_arg(names[i])
+			     ? purge_one(&sun, sunlen, names[i], timeout_ms,
+					 why, sizeof why)
+			     : DDNS_EINVAL;
+		if (rc == DDNS_EINVAL)
+			snprintf(why, sizeof why, "invalid name");
+		/* One line per call: the first failure says why. */
+		if (rc != 0 && ret == 0)
+			log_warn("cannot purge %s from pdns's cache via %s: %s",
+				 names[i], socket_path, why);
+		if (rc != 0 && ret == 0)
+			ret = rc;
+	}
+	return ret;
+}
+
+/* ---- non-blocking form ------------------------------------------------ */
+
+static void note_failure(struct ddns_purger *p, const char *name,
+			 const char *why)
+{
+	p->failed++;
+	if (p->failing)
+		return;
+	p->failing = true;
+	log_warn("cannot purge %s from pdns's cache via %s: %s (further "
+		 "failures are not logged until a purge succeeds)",
+		 name, p->sun.sun_path, why);
+}
+
+static void note_success(struct ddns_purger *p)
+{
+	if (!p->failing)
+		return;
+	log_info("pdns cache purges work again (%u failed meanwhile)",
+		 p->failed);
+	p->failing = false;
+	p->failed = 0;
+}
+
+static void start_more(struct ddns_purger *p);
+
+static void conn_finish(struct purge_conn *c, const char *why)
+{
+	struct ddns_purger *p = c->p;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		p->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	p->inflight--;
+	bufferevent_free(c->bev);
+	if (why) {
+		note_failure(p, c->name, why);
+	} else {
+		log_debug("purged %s from pdns's cache (%s)", c->name,
+			  c->reply);
+		note_success(p);
+	}
+	free(c);
+	start_more(p);
+}
+
+static void conn_read(struct bufferevent *bev, void *arg)
+{
+	struct purge_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t room = sizeof c->reply - 1 - c->rlen;
+	int n;
+
+	n = evbuffer_remove(in, c->reply + c->rlen, room);
+	if (n > 0)
+		c->rlen += (size_t)n;
+	c->reply[c->rlen] = '\0';
+	evbuffer_drain(in, evbuffer_get_length(in)); /* beyond the cap */
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct purge_conn *c = arg;
+	char why[128];
+
+	if (what & BEV_EVENT_EOF) {
+		conn_read(bev, c);
+		if (reply_ok(c->reply, c->rlen)) {
+			conn_finish(c, NULL);
+			return;
+		}
+		snprintf(why, sizeof why, "pdns answered '%.60s'", c->reply);
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		snprintf(why, sizeof why, "timed out");
+	} else {
+		snprintf(why, sizeof why, "%s",
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	}
+	conn_finish(c, why);
+}
+
+/* Open one connection for NAME.  False (failure noted) if it cannot. */
+static bool conn_start(struct ddns_purger *p, const char *name)
+{
+	struct purge_conn *c = NULL;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 ||
+	    (connect(fd, (struct sockaddr *)&p->sun, p->sunlen) != 0 &&
+	     errno != EINPROGRESS)) {
+		note_failure(p, name, strerror(errno));
+		goto fail;
+	}
+	if (!(c = calloc(1, sizeof *c)) ||
+	    !(c->bev =
+		  bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+		note_failure(p, name, "out of memory");
+		goto fail;
+	}
+	fd = -1; /* owned by the bufferevent now */
+	c->p = p;
+	memcpy(c->name, name, sizeof c->name);
+	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
+	bufferevent_set_timeouts(c->bev, &p->timeout, &p->timeout);
+	if (evbuffer_add_printf(bufferevent_get_output(c->bev), "PURGE %s\n",
+				name) < 0 ||
+	    bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0) {
+		note_failure(p, name, "cannot queue the command");
+		goto fail;
+	}
+	c->next = p->conns;
+	if (p->conns)
+		p->conns->prev = c;
+	p->conns = c;
+	p->inflight++;
+	return true;
+fail:
+	if (c && c->bev)
+		bufferevent_free(c->bev);
+	free(c);
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+static void start_more(struct ddns_purger *p)
+{
+	while (p->inflight < PURGE_INFLIGHT && p->head) {
+		struct purge_item *it = p->head;
+
+		p->head = it->next;
+		if (!p->head)
+			p->tail = NULL;
+		p->queued--;
+		conn_start(p, it->name);
+		free(it);
+	}
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	start_more(arg);
+}
+
+ddns_purger *ddns_purger_new(struct event_base *base, const char *socket_path,
+			     unsigned timeout_ms)
+{
+	ddns_purger *p = calloc(1, sizeof *p);
+
+	if (!p)
+		return NULL;
+	p->base = base;
+	if (!(p->kick = event_new(base, -1, 0, on_kick, p))) {
+		free(p);
+		return NULL;
+	}
+	if (timeout_ms == 0)
+		timeout_ms = 1000;
+	p->timeout.tv_sec = timeout_ms / 1000;
+	p->timeout.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+	if (socket_path && unix_addr(socket_path, &p->sun, &p->sunlen) != 0)
+		log_warn("pdns control socket path '%s' is unusable: cache "
+			 "purges are off",
+			 socket_path);
+	else
+		p->enabled = socket_path != NULL;
+	return p;
+}
+
+void ddns_purger_add(ddns_purger *p, const char *name)
+{
+	struct purge_item *it;
+
+	if (!p || !p->enabled)
+		return;
+	if (!valid_arg(name)) {
+		log_debug("not purging invalid name '%.80s'", name);
+		return;
+	}
+	for (it = p->head; it; it = it->next)
+		if (strcmp(it->name, name) == 0)
+			return; /* already pending */
+	if (p->queued >= PURGE_QUEUE_MAX || !(it = calloc(1, sizeof *it))) {
+		note_failure(p, name, "purge queue full");
+		return;
+	}
+	memcpy(it->name, name, strlen(name) + 1);
+	if (p->tail)
+		p->tail->next = it;
+	else
+		p->head = it;
+	p->tail = it;
+	p->queued++;
+	/* Connect later in this loop iteration, after the replies went out. */
+	event_active(p->kick, EV_TIMEOUT, 1);
+}
+
+void ddns_purger_free(ddns_purger *p)
+{
+	if (!p)
+		return;
+	while (p->conns) {
+		struct purge_conn *c = p->conns;
+		p->conns = c->next;
+		bufferevent_free(c->bev);
+		free(c);
+	}
+	while (p->head) {
+		struct purge_item *it = p->head;
+		p->head = it->next;
+		free(it);
+	}
+	event_free(p->kick);
+	free(p);
+}
