@@ -540,6 +540,19 @@ static void purge_zone(const struct ctl *c, const char *zone)
 	purge(c, names, 1);
 }
 
+/* A zone was added or removed: pdns re-reads its zone list (its zone cache
+ * would otherwise answer REFUSED for a new zone for minutes), then forgets
+ * what it cached below it. */
+static void zone_changed(const struct ctl *c, const char *zone)
+{
+	const char *sock = c->conf->pdns_control_socket;
+
+	if (sock && *sock &&
+	    ddns_pdns_rediscover(sock, c->conf->pdns_purge_timeout_ms) != 0)
+		say("warning: the change is stored, but pdns did not re-read its zones; it may take up to zone-cache-refresh-interval to show");
+	purge_zone(c, zone);
+}
+
 static void purge_host(const struct ctl *c, const char *fqdn,
 		       const char *zone)
 {
@@ -651,7 +664,7 @@ static int cmd_zone_add(struct ctl *c, const struct opts *o)
 		return rc;
 	printf("zone %s added (id %u, serial %u, ttl %u)\n", z.name, z.id,
 	       z.serial, z.ttl);
-	purge_zone(c, z.name);
+	zone_changed(c, z.name);
 	return CTL_OK;
 fail:
 	ddns_txn_abort(t);
@@ -686,7 +699,7 @@ static int cmd_zone_del(struct ctl *c, const struct opts *o)
 		printf("zone %s deleted, with its %u host(s)\n", name, n);
 	else
 		printf("zone %s deleted\n", name);
-	purge_zone(c, name);
+	zone_changed(c, name);
 	return CTL_OK;
 }
 

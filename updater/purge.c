@@ -174,43 +174,78 @@ static int recv_all(int fd, char *buf, size_t cap, size_t *len,
 	return 0;
 }
 
+/* Deadline TIMEOUT_MS from now on the monotonic clock. */
+static void deadline_in(struct timespec *d, unsigned timeout_ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, d);
+	d->tv_sec += timeout_ms / 1000;
+	d->tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (d->tv_nsec >= 1000000000) {
+		d->tv_sec++;
+		d->tv_nsec -= 1000000000;
+	}
+}
+
+/* Send CMD (a whole line) over one new connection and read the reply until
+ * EOF into REPLY.  On failure WHY gets the reason. */
+static int exchange(const struct sockaddr_un *sun, socklen_t sunlen,
+		    const char *cmd, size_t cmdlen, char *reply, size_t cap,
+		    unsigned timeout_ms, char *why, size_t whylen)
+{
+	struct timespec deadline;
+	size_t rlen = 0;
+	int fd, rc = DDNS_EIO;
+
+	deadline_in(&deadline, timeout_ms);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    (connect(fd, (const struct sockaddr *)sun, sunlen) != 0 &&
+	     errno != EINPROGRESS) ||
+	    send_all(fd, cmd, cmdlen, &deadline) != 0 ||
+	    recv_all(fd, reply, cap, &rlen, &deadline) != 0)
+		snprintf(why, whylen, "%s", strerror(errno));
+	else
+		rc = 0;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 /* One PURGE over one connection.  On failure WHY gets the reason. */
 static int purge_one(const struct sockaddr_un *sun, socklen_t sunlen,
 		     const char *name, unsigned timeout_ms, char *why,
 		     size_t whylen)
 {
 	char cmd[PURGE_ARG_MAX + 8], reply[PURGE_REPLY_MAX];
-	struct timespec deadline;
-	size_t rlen = 0;
-	int fd = -1, n, rc = DDNS_EIO;
+	int n, rc;
 
 	n = snprintf(cmd, sizeof cmd, "PURGE %s\n", name);
 	if (n < 0 || (size_t)n >= sizeof cmd)
 		return DDNS_EINVAL;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    (connect(fd, (const struct sockaddr *)sun, sunlen) != 0 &&
-	     errno != EINPROGRESS) ||
-	    send_all(fd, cmd, (size_t)n, &deadline) != 0 ||
-	    recv_all(fd, reply, sizeof reply, &rlen, &deadline) != 0) {
-		snprintf(why, whylen, "%s", strerror(errno));
-		goto out;
-	}
-	if (!reply_ok(reply, rlen)) {
+	rc = exchange(sun, sunlen, cmd, (size_t)n, reply, sizeof reply,
+		      timeout_ms, why, whylen);
+	if (rc == 0 && !reply_ok(reply, strlen(reply))) {
 		snprintf(why, whylen, "pdns answered '%.60s'", reply);
-		goto out;
+		rc = DDNS_EIO;
 	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
+	return rc;
+}
+
+int ddns_pdns_rediscover(const char *socket_path, unsigned timeout_ms)
+{
+	static const char cmd[] = "REDISCOVER\n";
+	struct sockaddr_un sun;
+	socklen_t sunlen;
+	char reply[PURGE_REPLY_MAX], why[128];
+	int rc;
+
+	if (!socket_path || unix_addr(socket_path, &sun, &sunlen) != 0)
+		return DDNS_EINVAL;
+	rc = exchange(&sun, sunlen, cmd, sizeof cmd - 1, reply, sizeof reply,
+		      timeout_ms, why, sizeof why);
+	if (rc != 0)
+		log_warn("cannot ask pdns to rediscover zones via %s: %s",
+			 socket_path, why);
 	return rc;
 }
 

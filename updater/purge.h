@@ -23,6 +23,14 @@ int ddns_purge_sync(const char *socket_path, const char *const *names,
 		    size_t n, unsigned timeout_ms);
 
 /*
+ * Blocking: ask pdns to re-read its zone list (control command REDISCOVER),
+ * so a zone added or removed is served or dropped at once instead of after
+ * pdns's zone-cache-refresh-interval.  0 when pdns answered; a failure is
+ * logged here.
+ */
+int ddns_pdns_rediscover(const char *socket_path, unsigned timeout_ms);
+
+/*
  * Non-blocking form, for ddns-updater: a purger on BASE that queues names
  * and sends them without ever delaying the reply path.  SOCKET_PATH NULL
  * gives a purger that drops everything.  Returns NULL on allocation failure.

@@ -1,0 +1,645 @@
+#!/usr/bin/python3
+"""test_ddnsctl -- the ddnsctl command-line contract (issue 2).
+
+Needs no pdns: each test runs ddnsctl against a fresh store in a temporary
+directory.  The purge tests use a stand-in for pdns's control socket (a unix
+stream socket served by a thread of this process) or a path where nothing
+listens.
+
+Run: DDNS_BUILD_DIR=build /usr/bin/python3 test/system/test_ddnsctl.py -v
+"""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ddnstest  # noqa: E402
+
+ZONE = 'dyn.example.org'
+SECRET_RE = re.compile(r'^[A-Za-z0-9]{24}$')
+ISO_RE = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
+HOST_FIELDS = ('fqdn', 'zone', 'ipv4', 'ipv6', 'updated', 'created',
+               'wildcard', 'client_faults', 'server_faults', 'auth_faults')
+ZONE_FIELDS = ('name', 'id', 'serial', 'ttl', 'ns', 'hostmaster', 'hosts')
+
+
+def long_name(total, zone=ZONE):
+    """A valid name of exactly TOTAL octets ending in ZONE (labels <= 63)."""
+    need = total - len(zone) - 1
+    labels = []
+    while need > 0:
+        n = min(63, need)
+        if need - n == 1:      # a lone dot would be left: shorten this one
+            n -= 2
+        labels.append('a' * n)
+        need -= n + 1
+    name = '.'.join(labels + [zone])
+    assert len(name) == total, (len(name), total)
+    return name
+
+
+class FakeControlSocket:
+    """A stand-in for pdns's control socket: accepts on a unix stream
+    socket, records each command line, replies "1" and closes, as pdns does
+    for PURGE."""
+
+    def __init__(self, path):
+        self.path = path
+        self.commands = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                data = b''
+                try:
+                    while b'\n' not in data:
+                        chunk = conn.recv(1024)
+                        if not chunk:
+                            break
+                        data += chunk
+                except OSError:
+                    pass
+                # Recorded before the reply: once ddnsctl has its replies,
+                # every command it sent is in the list.
+                with self.lock:
+                    self.commands.append(
+                        data.decode('ascii', 'replace').strip())
+                try:
+                    conn.sendall(b'1\n')
+                except OSError:
+                    pass
+
+    def take(self):
+        with self.lock:
+            out, self.commands = self.commands, []
+        return out
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+class CtlTestCase(unittest.TestCase):
+    """A fresh directory, config and store for each test."""
+
+    CONTROL_SOCKET = None  # 'fake', 'dead' or None
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix='ddnsctl-test-')
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.ctl_bin = ddnstest.binary('ddnsctl')
+        self.store = os.path.join(self.dir, 'store')
+        self.fake = None
+        lines = ['[store]', 'path = ' + self.store, '']
+        if self.CONTROL_SOCKET:
+            sock = os.path.join(self.dir, 'pdns.controlsocket')
+            if self.CONTROL_SOCKET == 'fake':
+                self.fake = FakeControlSocket(sock)
+                self.addCleanup(self.fake.close)
+            lines += ['[pdns]', 'control_socket = ' + sock,
+                      'purge_timeout_ms = 2000', '']
+        self.conf = os.path.join(self.dir, 'ddns.conf')
+        with open(self.conf, 'w') as f:
+            f.write('\n'.join(lines))
+
+    # -- running ddnsctl --
+
+    def run_ctl(self, *args, conf=True):
+        argv = [self.ctl_bin] + (['-c', self.conf] if conf else [])
+        argv += [str(a) for a in args]
+        return subprocess.run(argv, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=30,
+                              env=ddnstest.clean_env(),
+                              stdin=subprocess.DEVNULL)
+
+    def ctl(self, *args, status=0, conf=True):
+        r = self.run_ctl(*args, conf=conf)
+        self.assertEqual(r.returncode, status,
+                         'ddnsctl %s\nstdout: %s\nstderr: %s'
+                         % (' '.join(map(str, args)), r.stdout, r.stderr))
+        return r
+
+    def add_zone(self, zone=ZONE, ns=('ns1.example.org',),
+                 hostmaster='hostmaster@example.org', ttl=None):
+        args = ['zone', 'add', zone]
+        for n in ns:
+            args += ['--ns', n]
+        args += ['--hostmaster', hostmaster]
+        if ttl is not None:
+            args += ['--ttl', ttl]
+        return self.ctl(*args)
+
+    def add_host(self, fqdn, *args):
+        r = self.ctl('host', 'add', fqdn, *args)
+        return self.secret_of(r)
+
+    def secret_of(self, r):
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines, 'no output: %r' % r.stdout)
+        self.assertRegex(lines[-1], SECRET_RE)
+        return lines[-1]
+
+    def hosts(self, *args):
+        out = json.loads(self.ctl('host', 'list', '--json', *args).stdout)
+        self.assertIsInstance(out, list)
+        return {h['fqdn']: h for h in out}
+
+    def zones(self):
+        out = json.loads(self.ctl('zone', 'list', '--json').stdout)
+        self.assertIsInstance(out, list)
+        return {z['name']: z for z in out}
+
+    def state(self):
+        return (self.zones(), self.hosts())
+
+    def assertFails(self, args, status, *fragments):
+        """ddnsctl ARGS exits with STATUS, says each of FRAGMENTS on stderr
+        (case-insensitive), writes nothing on stdout, and changes nothing."""
+        before = self.state()
+        r = self.run_ctl(*args)
+        where = 'ddnsctl %s\nstdout: %s\nstderr: %s' % (
+            ' '.join(map(str, args)), r.stdout, r.stderr)
+        self.assertEqual(r.returncode, status, where)
+        for frag in fragments:
+            self.assertIn(frag.lower(), r.stderr.lower(), where)
+        self.assertEqual(r.stdout, '', where)
+        self.assertEqual(self.state(), before, 'state changed by ' + where)
+        return r
+
+
+class TestUsage(CtlTestCase):
+
+    def test_help(self):
+        r = self.ctl('--help', conf=False)
+        for cmd in ('zone add', 'zone list', 'zone del', 'host add',
+                    'host secret', 'host set', 'host del', 'host list',
+                    '--check-config', 'Exit status'):
+            self.assertIn(cmd, r.stdout)
+        r = self.ctl('host', 'set', '--help', conf=False)
+        self.assertIn('host set FQDN --ip', r.stdout)
+
+    def test_check_config(self):
+        r = self.ctl('--check-config')
+        self.assertEqual(r.stdout.strip(), self.conf + ': ok')
+        self.assertFalse(os.path.exists(self.store), 'check created a store')
+
+    def test_check_config_errors(self):
+        bad = os.path.join(self.dir, 'bad.conf')
+        with open(bad, 'w') as f:
+            f.write('[store]\npath = /tmp/x\nbogus = 1\n')
+        r = self.run_ctl('-c', bad, '--check-config', conf=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(bad + ':3', r.stderr)
+        self.assertIn('bogus', r.stderr)
+        r = self.run_ctl('-c', os.path.join(self.dir, 'none.conf'),
+                         '--check-config', conf=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('none.conf', r.stderr)
+        r = self.run_ctl('-c', bad, 'zone', 'list', conf=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+
+    def test_usage_errors(self):
+        self.add_zone()
+        h = 'h.' + ZONE
+        cases = [
+            [],
+            ['frob'],
+            ['zone'],
+            ['zone', 'frob'],
+            ['zone', 'add'],
+            ['zone', 'add', 'z.example', '--hostmaster', 'h@example.org'],
+            ['zone', 'add', 'z.example', '--ns', 'ns1.example.org'],
+            ['zone', 'add', 'z.example', 'y.example', '--ns',
+             'ns1.example.org', '--hostmaster', 'h@example.org'],
+            ['zone', 'add', 'z.example', '--ns'],
+            ['zone', 'add', 'z.example', '--ns', 'ns1.example.org',
+             '--hostmaster', 'a@example.org', '--hostmaster',
+             'b@example.org'],
+            ['zone', 'list', 'extra'],
+            ['zone', 'list', '--force'],
+            ['zone', 'del'],
+            ['zone', 'del', ZONE, '--json=1'],
+            ['host', 'add'],
+            ['host', 'add', h, '--bogus'],
+            ['host', 'add', h, '--ip'],
+            ['host', 'secret'],
+            ['host', 'secret', h, '--ip', '192.0.2.1'],
+            ['host', 'set', h],
+            ['host', 'set'],
+            ['host', 'del', h, 'extra'],
+            ['host', 'list', '--zone'],
+            ['host', 'list', 'extra'],
+            ['--check-config', 'zone', 'list'],
+            ['--frob', 'zone', 'list'],
+        ]
+        for args in cases:
+            with self.subTest(args=args):
+                r = self.assertFails(args, 2)
+                self.assertTrue('usage: ddnsctl' in r.stderr or
+                                "try 'ddnsctl --help'" in r.stderr, r.stderr)
+        r = self.run_ctl('zone', 'list', conf=False)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('-c FILE', r.stderr)
+
+    def test_bad_zone_options(self):
+        base = ['zone', 'add', 'z.example', '--hostmaster', 'h@example.org']
+        ns = ['--ns', 'ns1.example.org']
+        for ttl in ('0', '86401', 'abc', '-1', '', '60s'):
+            with self.subTest(ttl=ttl):
+                self.assertFails(base + ns + ['--ttl', ttl], 2, 'ttl')
+        nine = []
+        for i in range(9):
+            nine += ['--ns', 'ns%d.example.org' % i]
+        self.assertFails(base + nine, 2, '--ns')
+        self.assertFails(base + ns + ns, 2, 'twice')
+        self.assertFails(base + ['--ns', 'ns_1.example.org'], 2, 'invalid')
+        self.assertFails(['zone', 'add', 'z.example', '--ns',
+                          'ns1.example.org', '--hostmaster', 'a b@c@'], 2,
+                         'hostmaster')
+        self.assertEqual(self.zones(), {})
+
+
+class TestZones(CtlTestCase):
+
+    def test_zone_add_list(self):
+        r = self.add_zone(ns=('NS1.Example.org.', 'ns2.example.org'),
+                          ttl=300)
+        self.assertIn(ZONE, r.stdout)
+        r = self.add_zone('DYN2.Example.ORG.', hostmaster='hostmaster.ex.org')
+        self.assertIn('dyn2.example.org', r.stdout)
+        self.add_zone('bücher.example')
+        zones = self.zones()
+        self.assertEqual(sorted(zones), sorted(
+            [ZONE, 'dyn2.example.org', 'xn--bcher-kva.example']))
+        z = zones[ZONE]
+        for f in ZONE_FIELDS:
+            self.assertIn(f, z)
+        self.assertEqual(z['ns'], ['ns1.example.org', 'ns2.example.org'])
+        self.assertEqual(z['ttl'], 300)
+        self.assertEqual(z['hostmaster'], 'hostmaster.example.org')
+        self.assertEqual(z['hosts'], 0)
+        self.assertGreaterEqual(z['id'], 1)
+        self.assertGreater(z['serial'], 0)
+        z2 = zones['dyn2.example.org']
+        self.assertEqual(z2['ttl'], 60)
+        self.assertEqual(z2['hostmaster'], 'hostmaster.ex.org')
+        self.assertEqual(len({z['id'] for z in zones.values()}), 3)
+
+        self.add_host('a.' + ZONE)
+        self.add_host('b.' + ZONE)
+        lines = self.ctl('zone', 'list').stdout.splitlines()
+        self.assertEqual(len(lines), 3, lines)
+        line = [l for l in lines if l.split()[0] == ZONE][0]
+        for frag in ('id=%d' % z['id'], 'serial=', 'ttl=300',
+                     'ns=ns1.example.org,ns2.example.org', 'hosts=2'):
+            self.assertIn(frag, line)
+
+    def test_zone_list_empty(self):
+        self.assertEqual(json.loads(self.ctl('zone', 'list', '--json')
+                                    .stdout), [])
+        self.assertEqual(self.ctl('zone', 'list').stdout, '')
+
+    def test_zone_duplicate(self):
+        self.add_zone()
+        self.assertFails(['zone', 'add', 'DYN.example.org.', '--ns',
+                          'ns1.example.org', '--hostmaster',
+                          'h@example.org'], 1, 'already exists')
+
+    def test_zone_invalid_names(self):
+        for name, why in invalid_names(ZONE):
+            with self.subTest(name=name):
+                self.assertFails(['zone', 'add', name, '--ns',
+                                  'ns1.example.org', '--hostmaster',
+                                  'h@example.org'], 2, 'invalid', why)
+
+    def test_zone_del(self):
+        self.add_zone()
+        self.add_zone('other.example')
+        self.add_host('a.' + ZONE)
+        self.add_host('b.' + ZONE, '--ip', '192.0.2.1')
+        self.add_host('c.other.example')
+        self.assertFails(['zone', 'del', ZONE], 1, ZONE, '2 host', '--force')
+        r = self.ctl('zone', 'del', ZONE + '.', '--force')
+        self.assertIn('2 host', r.stdout)
+        self.assertEqual(sorted(self.zones()), ['other.example'])
+        self.assertEqual(sorted(self.hosts()), ['c.other.example'])
+        self.assertFails(['zone', 'del', ZONE], 1, 'no zone')
+        self.assertFails(['zone', 'del', 'a_b.example'], 2, 'invalid')
+        self.ctl('host', 'del', 'c.other.example')
+        self.ctl('zone', 'del', 'other.example')
+        self.assertEqual(self.state(), ({}, {}))
+        # The name can be served again afterwards, as a new zone.
+        self.add_zone()
+        self.assertEqual(self.hosts(), {})
+
+    def test_nested_zone(self):
+        self.add_zone()
+        self.add_host('a.sub.' + ZONE)
+        self.assertFails(['zone', 'add', 'sub.' + ZONE, '--ns',
+                          'ns1.example.org', '--hostmaster',
+                          'h@example.org'], 1, 'a.sub.' + ZONE)
+        self.assertFails(['zone', 'add', 'a.sub.' + ZONE, '--ns',
+                          'ns1.example.org', '--hostmaster',
+                          'h@example.org'], 1, 'a.sub.' + ZONE)
+        self.add_zone('other.' + ZONE)
+        self.add_host('x.other.' + ZONE)
+        hosts = self.hosts()
+        self.assertEqual(hosts['x.other.' + ZONE]['zone'], 'other.' + ZONE)
+        self.assertEqual(hosts['a.sub.' + ZONE]['zone'], ZONE)
+        self.assertEqual(sorted(self.hosts('--zone', ZONE)),
+                         ['a.sub.' + ZONE])
+        self.assertFails(['host', 'add', 'other.' + ZONE], 1, 'apex')
+
+
+def invalid_names(zone):
+    """(name, fragment of the reason) pairs, every name invalid."""
+    return [
+        ('a' * 64 + '.' + zone, '63'),
+        (long_name(254, zone), '253'),
+        ('a_b.' + zone, "'_'"),
+        ('-a.' + zone, 'hyphen'),
+        ('a-.' + zone, 'hyphen'),
+        ('a..' + zone, 'empty label'),
+        ('.' + zone, 'empty label'),
+        ('', 'empty'),
+        ('.', 'empty'),
+        ('a b.' + zone, 'character'),
+        ('*.' + zone, "'*'"),
+    ]
+
+
+class TestHosts(CtlTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.add_zone()
+
+    def test_host_add(self):
+        r = self.ctl('host', 'add', 'H1.Dyn.Example.ORG.')
+        s1 = self.secret_of(r)
+        self.assertIn('h1.' + ZONE, r.stdout)
+        s2 = self.add_host('h2.' + ZONE, '--ip', '192.0.2.2', '--ip',
+                           '2001:DB8:0:0::2')
+        self.assertNotEqual(s1, s2)
+        hosts = self.hosts()
+        self.assertEqual(sorted(hosts), ['h1.' + ZONE, 'h2.' + ZONE])
+        h1, h2 = hosts['h1.' + ZONE], hosts['h2.' + ZONE]
+        for f in HOST_FIELDS:
+            self.assertIn(f, h1)
+        self.assertEqual(h1['zone'], ZONE)
+        self.assertIsNone(h1['ipv4'])
+        self.assertIsNone(h1['ipv6'])
+        self.assertIsNone(h1['updated'])
+        self.assertRegex(h1['created'], ISO_RE)
+        self.assertIs(h1['wildcard'], False)
+        for f in ('client_faults', 'server_faults', 'auth_faults'):
+            self.assertEqual(h1[f], 0)
+        self.assertEqual(h2['ipv4'], '192.0.2.2')
+        self.assertEqual(h2['ipv6'], '2001:db8::2')
+        self.assertRegex(h2['updated'], ISO_RE)
+        text = self.ctl('host', 'list').stdout
+        self.assertRegex(text, r'(?m)^h2\.%s\s+192\.0\.2\.2\s+2001:db8::2\s'
+                         % re.escape(ZONE))
+        self.assertRegex(text, r'(?m)^h1\.%s\s+-\s+-\s+never$'
+                         % re.escape(ZONE))
+        self.assertEqual(self.zones()[ZONE]['hosts'], 2)
+
+    def test_host_add_idn_and_limits(self):
+        self.add_host('straße.' + ZONE)
+        self.add_host('a' * 63 + '.' + ZONE)
+        self.add_host(long_name(253) + '.')  # 253 octets + the root dot
+        hosts = self.hosts()
+        self.assertIn('xn--strae-oqa.' + ZONE, hosts)
+        self.assertIn('a' * 63 + '.' + ZONE, hosts)
+        self.assertIn(long_name(253), hosts)
+        self.assertEqual(len(hosts), 3)
+
+    def test_host_duplicate(self):
+        self.add_host('h.' + ZONE)
+        self.assertFails(['host', 'add', 'H.' + ZONE + '.'], 1,
+                         'already exists')
+
+    def test_host_not_in_zone(self):
+        self.assertFails(['host', 'add', 'h.other.example'], 1, 'no zone')
+        self.assertFails(['host', 'add', 'example.org'], 1, 'no zone')
+        self.assertFails(['host', 'add', ZONE], 1, 'apex')
+        self.assertFails(['host', 'set', 'h.other.example', '--ip',
+                          '192.0.2.1'], 1, 'no host', 'no zone')
+        self.assertFails(['host', 'del', 'h.other.example'], 1, 'no host')
+        self.assertFails(['host', 'secret', 'h.other.example'], 1, 'no host')
+
+    def test_invalid_names(self):
+        self.add_host('h.' + ZONE)
+        for name, why in invalid_names(ZONE):
+            for cmd in (['host', 'add', name], ['host', 'del', name],
+                        ['host', 'secret', name],
+                        ['host', 'set', name, '--ip', '192.0.2.1']):
+                with self.subTest(cmd=cmd):
+                    self.assertFails(cmd, 2, 'invalid', why)
+        self.assertFails(['host', 'list', '--zone', 'a_b'], 2, 'invalid')
+
+    def test_bad_addresses(self):
+        self.add_host('h.' + ZONE)
+        for addr in ('256.1.1.1', '1.2.3', '01.2.3.4', '::g', '', ' 1.2.3.4',
+                     '1.2.3.4 ', '0.0.0.0', '::', '224.0.0.1', 'ff02::1',
+                     'example.org', '1.2.3.4/', '1.2.3.4.5'):
+            with self.subTest(addr=addr):
+                self.assertFails(['host', 'set', 'h.' + ZONE, '--ip', addr],
+                                 2, 'invalid address', repr(addr)[1:-1])
+                self.assertFails(['host', 'add', 'n.' + ZONE, '--ip', addr],
+                                 2, 'invalid address')
+        self.assertFails(['host', 'set', 'h.' + ZONE, '--ip', '192.0.2.1',
+                          '--ip', '192.0.2.2'], 2, 'IPv4')
+        self.assertFails(['host', 'set', 'h.' + ZONE, '--ip', '2001:db8::1',
+                          '--ip', '2001:db8::2'], 2, 'IPv6')
+
+    def test_host_set(self):
+        fqdn = 'h.' + ZONE
+        self.add_host(fqdn)
+        serial = self.zones()[ZONE]['serial']
+        r = self.ctl('host', 'set', fqdn, '--ip', '192.0.2.10')
+        self.assertIn('192.0.2.10', r.stdout)
+        h = self.hosts()[fqdn]
+        self.assertEqual((h['ipv4'], h['ipv6']), ('192.0.2.10', None))
+        self.assertRegex(h['updated'], ISO_RE)
+        self.ctl('host', 'set', fqdn.upper() + '.', '--ip',
+                 '2001:0DB8:0000::0010')
+        h = self.hosts()[fqdn]
+        self.assertEqual((h['ipv4'], h['ipv6']), ('192.0.2.10',
+                                                  '2001:db8::10'))
+        self.ctl('host', 'set', fqdn, '--ip', '::ffff:192.0.2.11')
+        self.assertEqual(self.hosts()[fqdn]['ipv4'], '192.0.2.11')
+        self.ctl('host', 'set', fqdn, '--ip', '198.51.100.1/24')
+        self.assertEqual(self.hosts()[fqdn]['ipv4'], '198.51.100.1')
+        self.ctl('host', 'set', fqdn, '--ip', 'none')
+        h = self.hosts()[fqdn]
+        self.assertEqual((h['ipv4'], h['ipv6']), (None, None))
+        self.ctl('host', 'set', fqdn, '--ip', '192.0.2.7', '--ip',
+                 '2001:db8::7')
+        h = self.hosts()[fqdn]
+        self.assertEqual((h['ipv4'], h['ipv6']), ('192.0.2.7',
+                                                  '2001:db8::7'))
+        self.ctl('host', 'set', fqdn, '--ip', 'none', '--ip', '192.0.2.7')
+        h = self.hosts()[fqdn]
+        self.assertEqual((h['ipv4'], h['ipv6']), ('192.0.2.7', None))
+        serial2 = self.zones()[ZONE]['serial']
+        self.assertGreater(serial2, serial)
+        # The same address again is no change: no write, no new serial.
+        r = self.ctl('host', 'set', fqdn, '--ip', '192.0.2.7')
+        self.assertIn('unchanged', r.stdout)
+        self.assertEqual(self.zones()[ZONE]['serial'], serial2)
+
+    def test_host_secret(self):
+        fqdn = 'h.' + ZONE
+        s1 = self.add_host(fqdn)
+        serial = self.zones()[ZONE]['serial']
+        r = self.ctl('host', 'secret', fqdn.upper())
+        s2 = self.secret_of(r)
+        self.assertNotEqual(s1, s2)
+        s3 = self.secret_of(self.ctl('host', 'secret', fqdn))
+        self.assertNotIn(s3, (s1, s2))
+        self.assertGreater(self.zones()[ZONE]['serial'], serial)
+        self.assertFails(['host', 'secret', 'nope.' + ZONE], 1, 'no host')
+
+    def test_host_del(self):
+        self.add_host('a.' + ZONE)
+        self.add_host('b.' + ZONE)
+        serial = self.zones()[ZONE]['serial']
+        r = self.ctl('host', 'del', 'A.' + ZONE + '.')
+        self.assertIn('a.' + ZONE, r.stdout)
+        self.assertEqual(sorted(self.hosts()), ['b.' + ZONE])
+        self.assertGreater(self.zones()[ZONE]['serial'], serial)
+        self.assertFails(['host', 'del', 'a.' + ZONE], 1, 'no host')
+        # A deleted name can be added again, with a new secret.
+        self.add_host('a.' + ZONE)
+
+    def test_serial_grows_on_every_change(self):
+        fqdn = 'h.' + ZONE
+        serials = [self.zones()[ZONE]['serial']]
+        for args in (['host', 'add', fqdn],
+                     ['host', 'set', fqdn, '--ip', '192.0.2.1'],
+                     ['host', 'secret', fqdn],
+                     ['host', 'del', fqdn]):
+            self.ctl(*args)
+            serials.append(self.zones()[ZONE]['serial'])
+        self.assertEqual(serials, sorted(set(serials)), serials)
+
+    def test_host_list_zone(self):
+        self.add_zone('other.example')
+        self.add_host('a.' + ZONE)
+        self.add_host('b.other.example')
+        self.assertEqual(sorted(self.hosts('--zone', ZONE.upper())),
+                         ['a.' + ZONE])
+        self.assertEqual(sorted(self.hosts('--zone', 'other.example')),
+                         ['b.other.example'])
+        self.assertEqual(len(self.hosts()), 2)
+        text = self.ctl('host', 'list', '--zone', 'other.example').stdout
+        self.assertIn('b.other.example', text)
+        self.assertNotIn('a.' + ZONE, text)
+        self.assertFails(['host', 'list', '--zone', 'nope.example'], 1,
+                         'no zone')
+
+    def test_secret_not_on_disk(self):
+        secrets = [self.add_host('h%d.%s' % (i, ZONE)) for i in range(5)]
+        secrets.append(self.secret_of(self.ctl('host', 'secret',
+                                               'h0.' + ZONE)))
+        files = []
+        for root, _, names in os.walk(self.dir):
+            files += [os.path.join(root, n) for n in names]
+        self.assertIn(os.path.join(self.store, 'data.mdb'), files)
+        for path in files:
+            if os.path.isfile(path):
+                with open(path, 'rb') as f:
+                    data = f.read()
+                for s in secrets:
+                    self.assertNotIn(s.encode(), data,
+                                     'secret found in %s' % path)
+
+
+class TestPurgeUnreachable(CtlTestCase):
+    """[pdns] control_socket names a path where nothing listens: every
+    change still succeeds, with a warning."""
+
+    CONTROL_SOCKET = 'dead'
+
+    def test_changes_succeed_with_warning(self):
+        fqdn = 'h.' + ZONE
+        r = self.add_zone()
+        self.assertIn('warning', r.stderr.lower())
+        r = self.ctl('host', 'add', fqdn)
+        self.secret_of(r)
+        self.assertIn('warning', r.stderr.lower())
+        self.assertIn('purg', r.stderr.lower())
+        r = self.ctl('host', 'set', fqdn, '--ip', '192.0.2.1')
+        self.assertIn('warning', r.stderr.lower())
+        self.secret_of(self.ctl('host', 'secret', fqdn))
+        self.ctl('host', 'del', fqdn)
+        self.ctl('zone', 'del', ZONE)
+        self.assertEqual(self.state(), ({}, {}))
+
+
+class TestPurgeNames(CtlTestCase):
+    """The names each change purges, seen by a stand-in control socket."""
+
+    CONTROL_SOCKET = 'fake'
+
+    def purged(self, *args):
+        r = self.ctl(*args)
+        self.assertNotIn('warning', r.stderr.lower(), r.stderr)
+        got = self.fake.take()
+        for c in got:
+            self.assertRegex(c, r'^(PURGE \S+|REDISCOVER)$')
+        return sorted(got)
+
+    def test_purge_names(self):
+        fqdn = 'h.' + ZONE
+        # A zone added or removed also makes pdns re-read its zone list.
+        zone_change = ['PURGE ' + ZONE + '$', 'REDISCOVER']
+        self.assertEqual(self.purged(*add_zone_args()), zone_change)
+        self.assertEqual(self.purged('host', 'add', fqdn),
+                         ['PURGE ' + ZONE + '$'])
+        self.assertEqual(self.purged('host', 'set', fqdn, '--ip',
+                                     '192.0.2.1'),
+                         sorted(['PURGE ' + fqdn, 'PURGE ' + ZONE]))
+        self.assertEqual(self.purged('host', 'secret', fqdn),
+                         sorted(['PURGE ' + fqdn, 'PURGE ' + ZONE]))
+        self.assertEqual(self.purged('host', 'del', fqdn),
+                         ['PURGE ' + ZONE + '$'])
+        self.assertEqual(self.purged('zone', 'del', ZONE), zone_change)
+        # Nothing is purged for reads or for failures.
+        self.ctl('host', 'list')
+        self.ctl('host', 'del', fqdn, status=1)
+        self.assertEqual(self.fake.take(), [])
+
+
+def add_zone_args(zone=ZONE):
+    return ['zone', 'add', zone, '--ns', 'ns1.example.org', '--hostmaster',
+            'hostmaster@example.org']
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
