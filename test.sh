@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# test.sh -- install what is missing (Debian 12), build ddns into ./build with
+# warnings as errors, run the tests, and print "N passed, N failed".
+#
+#   ./test.sh          every test (unit and system)
+#   ./test.sh unit     the unit tests only
+#   ./test.sh system   the system tests only (real pdns_server, dig, curl)
+#
+# The system tests start their own pdns_server on free loopback ports; they
+# never use port 53 or the system's pdns service.
+set -euo pipefail
+cd "$(dirname "$0")"
+. .ci/deps.sh
+
+suite_args=()
+case "${1:-all}" in
+all) ;;
+unit | system) suite_args=(--suite "$1") ;;
+*)
+	echo "usage: $0 [unit|system]" >&2
+	exit 2
+	;;
+esac
+
+ddns_install_deps
+ddns_build build
+
+log=build/meson-logs/testlog.json
+rm -f "$log"
+status=0
+meson test -C build --print-errorlogs "${suite_args[@]}" || status=$?
+
+# One JSON object per line, one line per meson test.
+counts=$(/usr/bin/python3 - "$log" <<'PY'
+import json, sys
+ok = bad = 0
+try:
+    lines = open(sys.argv[1]).read().splitlines()
+except FileNotFoundError:
+    lines = []
+for line in lines:
+    if line.strip():
+        r = json.loads(line)['result']
+        ok += r == 'OK'
+        bad += r in ('FAIL', 'TIMEOUT', 'ERROR', 'UNEXPECTEDPASS')
+print(ok, bad)
+PY
+)
+read -r passed failed <<<"$counts"
+echo "$passed passed, $failed failed"
+if [ "$failed" -ne 0 ] || [ "$status" -ne 0 ] || [ "$passed" -eq 0 ]; then
+	exit 1
+fi

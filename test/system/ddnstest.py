@@ -1,0 +1,754 @@
+"""ddnstest -- shared harness of the ddns system tests.
+
+Python 3 standard library only; run the tests with /usr/bin/python3.
+
+It starts the real programs on free loopback ports, in a fresh temporary
+directory, and drives them with the real clients (dig, curl, ddnsctl):
+
+    svc = Service()               # ddns-backend, pdns_server, ddns-updater
+    svc.start()
+    secret = svc.add_host('h.dyn.example.org')
+    r = svc.curl(svc.url('/nic/update', user='h.dyn.example.org',
+                         password=secret))
+    assert r.body.strip() == 'good 127.0.0.1'
+    assert svc.dig('h.dyn.example.org', 'A').data() == ['127.0.0.1']
+    svc.stop()
+
+Rules it enforces: every process is stopped by its PID (SIGTERM, then SIGKILL
+after a deadline); waiting is polling with a deadline, never a fixed sleep;
+nothing but 127.0.0.1 / ::1 is ever contacted; port 53 and the system's pdns
+are never touched.  On a failure the tail of each log is printed, and the
+temporary directory is kept (DDNS_KEEP_TMP=1 keeps it always).
+
+The binaries come from the meson build root in DDNS_BUILD_DIR (set by
+`meson test`; set it yourself to run a test file directly).
+"""
+
+import collections
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+DEADLINE = 15.0     # seconds to wait for a daemon to come up
+STOP_DEADLINE = 5.0  # seconds between SIGTERM and SIGKILL
+LOG_TAIL = 40       # lines of each log printed on a failure
+ZONE = 'dyn.example.org'
+
+
+# ---- locating things ------------------------------------------------------
+
+def build_dir():
+    """The meson build root (DDNS_BUILD_DIR); exits with a message if unset."""
+    d = os.environ.get('DDNS_BUILD_DIR')
+    if not d:
+        sys.exit('DDNS_BUILD_DIR is not set: point it at the meson build '
+                 'directory (meson test sets it)')
+    return os.path.abspath(d)
+
+
+def binary(name):
+    """Absolute path of a built program: ddns-updater, ddnsctl, ddns-backend."""
+    sub = {'ddns-updater': 'updater', 'ddnsctl': 'updater',
+           'ddns-backend': 'backend'}[name]
+    path = os.path.join(build_dir(), sub, name)
+    if not os.access(path, os.X_OK):
+        sys.exit('%s not found: build first (ninja -C %s)' % (path,
+                                                              build_dir()))
+    return path
+
+
+def tool(name):
+    """Absolute path of a system tool (pdns_server, dig, curl...), or None."""
+    path = os.environ.get('PATH', '') + ':/usr/sbin:/sbin'
+    return shutil.which(name, path=path)
+
+
+def clean_env(extra=None):
+    """The environment for child processes: no proxies, C locale."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.lower().endswith('_proxy')}
+    env['LC_ALL'] = 'C'
+    if extra:
+        env.update(extra)
+    return env
+
+
+# ---- ports and waiting ----------------------------------------------------
+
+_ports_given = set()
+
+
+def _can_bind(family, addr, port, kind):
+    s = socket.socket(family, kind)
+    try:
+        if kind == socket.SOCK_STREAM:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def free_port(ipv6=False, udp=False):
+    """A TCP port free on 127.0.0.1 (and on ::1 if IPV6, and for UDP too if
+    UDP), never handed out twice by this process.  The kernel picks it, so
+    parallel test processes rarely collide."""
+    for _ in range(100):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port in _ports_given:
+            continue
+        ok = _can_bind(socket.AF_INET, '127.0.0.1', port, socket.SOCK_STREAM)
+        if udp:
+            ok = ok and _can_bind(socket.AF_INET, '127.0.0.1', port,
+                                  socket.SOCK_DGRAM)
+        if ipv6:
+            ok = ok and _can_bind(socket.AF_INET6, '::1', port,
+                                  socket.SOCK_STREAM)
+        if ok:
+            _ports_given.add(port)
+            return port
+    raise RuntimeError('no free port found')
+
+
+def wait_for(pred, what, timeout=DEADLINE, procs=()):
+    """Poll PRED() until it returns a true value, which is returned.  Fails
+    with a message naming WHAT after TIMEOUT seconds, or as soon as one of
+    PROCS has exited."""
+    end = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        v = pred()
+        if v:
+            return v
+        for p in procs:
+            if not p.alive():
+                raise RuntimeError('%s exited (status %s) while waiting for '
+                                   '%s' % (p.name, p.returncode(), what))
+        if time.monotonic() > end:
+            raise RuntimeError('timed out after %.0f s waiting for %s'
+                               % (timeout, what))
+        time.sleep(delay)  # a polling interval, not a synchronisation
+        delay = min(delay * 2, 0.2)
+
+
+def unix_socket_ready(path):
+    """True if something accepts connections on the unix socket PATH."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.settimeout(1)
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def tcp_port_ready(addr, port):
+    """True if something accepts TCP connections on ADDR:PORT."""
+    try:
+        with socket.create_connection((addr, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+# ---- processes ------------------------------------------------------------
+
+class Proc:
+    """A background process whose stdout and stderr go to NAME.log in
+    WORKDIR.  Stopped by its PID only."""
+
+    def __init__(self, name, argv, workdir, env=None):
+        self.name = name
+        self.argv = [str(a) for a in argv]
+        self.log = os.path.join(workdir, name + '.log')
+        with open(self.log, 'ab') as out:
+            self.popen = subprocess.Popen(
+                self.argv, stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT, env=clean_env(env),
+                cwd=workdir)
+        self.pid = self.popen.pid
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def returncode(self):
+        return self.popen.poll()
+
+    def stop(self, sig=signal.SIGTERM, deadline=STOP_DEADLINE):
+        """Send SIG, wait up to DEADLINE seconds, then SIGKILL.  Returns the
+        exit status (negative: killed by that signal)."""
+        if self.alive():
+            try:
+                os.kill(self.pid, sig)
+                return self.popen.wait(timeout=deadline)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return self.popen.wait()
+
+    def output(self):
+        with open(self.log, 'r', errors='replace') as f:
+            return f.read()
+
+    def tail(self, n=LOG_TAIL):
+        try:
+            lines = self.output().splitlines()
+        except OSError:
+            return '(no log)'
+        return '\n'.join(lines[-n:])
+
+
+# ---- clients --------------------------------------------------------------
+
+Record = collections.namedtuple('Record', 'name ttl type data')
+
+
+class DigResult:
+    """The reply to one dig: RCODE ('NOERROR', 'NXDOMAIN', ...; 'NOREPLY'
+    when no reply came; for AXFR 'NOERROR' or 'FAILED'), the ANSWER records
+    (for AXFR every transferred record), the AA flag and dig's output."""
+
+    def __init__(self, rcode, answer, aa, text):
+        self.rcode = rcode
+        self.answer = answer
+        self.aa = aa
+        self.text = text
+
+    def data(self, rtype=None):
+        """Sorted rdata of the answer records of type RTYPE (default all)."""
+        return sorted(r.data for r in self.answer
+                      if rtype is None or r.type == rtype)
+
+    def __repr__(self):
+        return 'DigResult(%s, %r)' % (self.rcode, self.answer)
+
+
+def _parse_records(lines):
+    out = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith(';'):
+            continue
+        f = line.split(None, 4)
+        if len(f) < 5:
+            continue
+        out.append(Record(f[0].lower(), int(f[1]), f[3].upper(), f[4]))
+    return out
+
+
+def parse_dig(text, axfr=False):
+    """Parse dig's default output into a DigResult."""
+    if axfr:
+        recs = _parse_records(text.splitlines())
+        failed = ('Transfer failed' in text or 'connection refused' in text
+                  or 'timed out' in text or not recs)
+        return DigResult('FAILED' if failed else 'NOERROR', recs, True, text)
+    rcode, aa, answer, in_answer = 'NOREPLY', False, [], False
+    for line in text.splitlines():
+        if '->>HEADER<<-' in line and 'status:' in line:
+            rcode = line.split('status:')[1].split(',')[0].strip()
+        elif line.startswith(';; flags:'):
+            aa = ' aa' in line.split(';')[2]
+        elif line.startswith(';; ANSWER SECTION:'):
+            in_answer = True
+        elif in_answer and not line.strip():
+            in_answer = False
+        elif in_answer:
+            answer.extend(_parse_records([line]))
+    return DigResult(rcode, answer, aa, text)
+
+
+def dig(port, name, rtype='A', server='127.0.0.1', tcp=False, timeout=2):
+    """Ask SERVER:PORT for NAME/RTYPE with the real dig, non-recursive, one
+    try.  Returns a DigResult."""
+    argv = [tool('dig') or 'dig', '@' + server, '-p', str(port), '+norecurse',
+            '+tries=1', '+time=%d' % timeout, name, rtype]
+    if tcp:
+        argv.append('+tcp')
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       env=clean_env(), timeout=timeout * 3 + 10, text=True)
+    return parse_dig(r.stdout, axfr=(rtype.upper() == 'AXFR'))
+
+
+CurlResult = collections.namedtuple('CurlResult',
+                                    'status body headers exit_code stderr')
+
+
+def curl(url, *args, timeout=5, workdir=None):
+    """GET URL with the real curl binary (no proxy, no URL globbing), extra
+    curl ARGS appended.  Returns a CurlResult: STATUS the HTTP status (0 when
+    no reply came; then EXIT_CODE is curl's), BODY text, HEADERS a dict with
+    lower-case names (last response's)."""
+    tmp = tempfile.mkdtemp(prefix='curl-', dir=workdir)
+    try:
+        body_f = os.path.join(tmp, 'body')
+        head_f = os.path.join(tmp, 'head')
+        argv = [tool('curl') or 'curl', '-sS', '-g', '--noproxy', '*',
+                '--max-time', str(timeout), '-o', body_f, '-D', head_f,
+                '-w', '%{http_code}'] + list(args) + ['--', url]
+        r = subprocess.run(argv, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=clean_env(),
+                           timeout=timeout + 10, text=True)
+        status = int(r.stdout.strip() or '0')
+        body = _read(body_f)
+        headers = {}
+        for line in _read(head_f).splitlines():
+            if line.startswith('HTTP/'):
+                headers = {}
+            elif ':' in line:
+                k, v = line.split(':', 1)
+                headers[k.strip().lower()] = v.strip()
+        return CurlResult(status, body, headers, r.returncode, r.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _read(path):
+    try:
+        with open(path, 'r', errors='replace') as f:
+            return f.read()
+    except FileNotFoundError:
+        return ''
+
+
+# ---- configuration --------------------------------------------------------
+
+def write_file(path, text, mode=0o644):
+    with open(path, 'w') as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+def ddns_conf(workdir, updater_listen, backend_socket, control_socket,
+              log_level='info', extra=None):
+    """The text of a ddns config.  EXTRA: {section: {key: value}} added."""
+    sections = collections.OrderedDict()
+    sections['store'] = {'path': os.path.join(workdir, 'store')}
+    sections['updater'] = {'listen': ' '.join(updater_listen)}
+    sections['backend'] = {'listen': 'unix:' + backend_socket}
+    sections['pdns'] = {'control_socket': control_socket}
+    sections['log'] = {'level': log_level}
+    for sec, kv in (extra or {}).items():
+        sections.setdefault(sec, {}).update(kv)
+    out = ['# written by ddnstest.py']
+    for sec, kv in sections.items():
+        out.append('[%s]' % sec)
+        out.extend('%s = %s' % (k, v) for k, v in kv.items())
+        out.append('')
+    return '\n'.join(out)
+
+
+def pdns_conf(rundir, port, connection_string, extra=None):
+    """The text of a pdns.conf for a foreground pdns_server of our own: own
+    socket dir, loopback port PORT, nothing sent off the machine, default
+    caches.  EXTRA: {key: value} added or replacing."""
+    kv = collections.OrderedDict([
+        ('launch', 'remote'),
+        ('remote-connection-string', connection_string),
+        ('daemon', 'no'),
+        ('guardian', 'no'),
+        ('write-pid', 'no'),
+        ('disable-syslog', 'yes'),
+        ('socket-dir', rundir),
+        ('local-address', '127.0.0.1'),
+        ('local-port', str(port)),
+        ('security-poll-suffix', ''),
+        ('only-notify', ''),
+        ('query-local-address', '127.0.0.1'),
+        ('loglevel', '4'),
+    ])
+    kv.update(extra or {})
+    return ''.join('%s=%s\n' % (k, v) for k, v in kv.items())
+
+
+# ---- the whole service ----------------------------------------------------
+
+class Service:
+    """ddns-backend + pdns_server + ddns-updater in a temporary directory.
+
+    CONNECTOR: 'unix' (pdns talks to the backend's socket) or 'pipe' (pdns
+    runs `ddns-backend --pipe` itself; no backend process of ours).
+    IPV6: the updater also listens on [::1].  ZONES: zone names created with
+    ddnsctl before pdns starts (pdns reads its zone list at start).
+    PDNS_EXTRA / CONF_EXTRA: added to pdns.conf / the ddns config.
+    UPDATER / BACKEND false: do not start that daemon."""
+
+    def __init__(self, connector='unix', ipv6=True, zones=(ZONE,),
+                 pdns_extra=None, conf_extra=None, log_level='info',
+                 updater=True, backend=True):
+        self.connector = connector
+        self.ipv6 = ipv6
+        self.zones = list(zones)
+        self.pdns_extra = pdns_extra or {}
+        self.conf_extra = conf_extra or {}
+        self.log_level = log_level
+        self.want_updater = updater
+        self.want_backend = backend and connector == 'unix'
+        self.procs = {}
+        self.dir = None
+        self.failed = False
+        self._hosts = 0
+
+    # -- lifecycle --
+
+    def prepare(self):
+        """Make the directory and the configs, and create the zones; start
+        nothing.  Called by start()."""
+        self.dir = tempfile.mkdtemp(prefix='ddns-test-')
+        self.rundir = os.path.join(self.dir, 'run')
+        self.pdnsdir = os.path.join(self.dir, 'pdns')
+        os.mkdir(self.rundir)
+        os.mkdir(self.pdnsdir)
+        self.dns_port = free_port(udp=True)
+        self.http_port = free_port(ipv6=self.ipv6)
+        self.backend_socket = os.path.join(self.dir, 'backend.sock')
+        self.control_socket = os.path.join(self.rundir, 'pdns.controlsocket')
+        self.conf = os.path.join(self.dir, 'ddns.conf')
+        listen = ['127.0.0.1:%d' % self.http_port]
+        if self.ipv6:
+            listen.append('[::1]:%d' % self.http_port)
+        write_file(self.conf, ddns_conf(self.dir, listen, self.backend_socket,
+                                        self.control_socket, self.log_level,
+                                        self.conf_extra))
+        if self.connector == 'pipe':
+            cs = 'pipe:command=%s -c %s --pipe,timeout=2000' % (
+                binary('ddns-backend'), self.conf)
+        else:
+            cs = 'unix:path=%s,timeout=2000' % self.backend_socket
+        write_file(os.path.join(self.pdnsdir, 'pdns.conf'),
+                   pdns_conf(self.rundir, self.dns_port, cs, self.pdns_extra))
+        for z in self.zones:
+            self.add_zone(z)
+
+    def start(self):
+        """Prepare, then start the daemons in order, each waited for."""
+        try:
+            self.prepare()
+            if self.want_backend:
+                self.start_backend()
+            self.start_pdns()
+            if self.want_updater:
+                self.start_updater()
+        except BaseException:
+            self.failed = True
+            self.stop(dump=True)
+            raise
+        return self
+
+    def start_backend(self):
+        p = self._spawn('ddns-backend',
+                        [binary('ddns-backend'), '-c', self.conf])
+        wait_for(lambda: unix_socket_ready(self.backend_socket),
+                 'ddns-backend socket %s' % self.backend_socket, procs=[p])
+
+    def start_pdns(self):
+        p = self._spawn('pdns', [tool('pdns_server'),
+                                 '--config-dir=' + self.pdnsdir])
+        zone = self.zones[0] if self.zones else '.'
+
+        def soa():
+            r = self.dig(zone, 'SOA', timeout=1)
+            return r.rcode == 'NOERROR' and r.data('SOA')
+        wait_for(soa, 'pdns to answer SOA %s on port %d' % (zone,
+                                                             self.dns_port),
+                 procs=[p] + self._others(p))
+
+    def start_updater(self):
+        p = self._spawn('ddns-updater',
+                        [binary('ddns-updater'), '-c', self.conf])
+        wait_for(lambda: tcp_port_ready('127.0.0.1', self.http_port),
+                 'ddns-updater on 127.0.0.1:%d' % self.http_port, procs=[p])
+        if self.ipv6:
+            wait_for(lambda: tcp_port_ready('::1', self.http_port),
+                     'ddns-updater on [::1]:%d' % self.http_port, procs=[p])
+
+    def stop_one(self, name):
+        """Stop daemon NAME ('ddns-updater', 'pdns', 'ddns-backend') by PID;
+        returns its exit status."""
+        p = self.procs.pop(name)
+        return p.stop()
+
+    def sanitizer_reports(self):
+        """Sanitizer reports found so far in every log of the directory."""
+        out = []
+        for name, path in self.logs().items():
+            out += sanitizer_reports(name, _read(path))
+        return out
+
+    def stop(self, dump=False):
+        """Stop every daemon (updater, pdns, backend) by PID.  Returns the
+        problems seen: one of our daemons exiting non-zero on SIGTERM, or a
+        sanitizer report in any log.  With DUMP or a problem, print the
+        logs and keep the directory; it is also kept after a failure or
+        with DDNS_KEEP_TMP, else removed."""
+        problems = []
+        for name in ('ddns-updater', 'pdns', 'ddns-backend'):
+            p = self.procs.get(name)
+            if p:
+                status = p.stop()
+                if name != 'pdns' and status != 0:
+                    problems.append('%s exited with status %s on SIGTERM'
+                                    % (name, status))
+        self.procs = {}
+        problems += self.sanitizer_reports()
+        if problems:
+            self.failed = True
+        if dump or problems:
+            self.dump_logs()
+        if self.dir and not self.failed and not os.environ.get(
+                'DDNS_KEEP_TMP'):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        elif self.dir:
+            sys.stderr.write('ddnstest: kept %s\n' % self.dir)
+        return problems
+
+    def _spawn(self, name, argv):
+        p = Proc(name, argv, self.dir)
+        self.procs[name] = p
+        return p
+
+    def _others(self, p):
+        return [q for q in self.procs.values() if q is not p]
+
+    def logs(self):
+        """{name: path} of every log written so far in the directory."""
+        out = {}
+        for f in sorted(os.listdir(self.dir or '.')):
+            if f.endswith('.log'):
+                out[f[:-4]] = os.path.join(self.dir, f)
+        return out
+
+    def dump_logs(self, n=LOG_TAIL):
+        """Print the tail of each log to stderr."""
+        if not self.dir:
+            return
+        for name, path in self.logs().items():
+            lines = _read(path).splitlines()[-n:]
+            sys.stderr.write('----- %s (last %d lines of %s)\n%s\n'
+                             % (name, len(lines), path, '\n'.join(lines)))
+        sys.stderr.write('----- end of logs\n')
+
+    def check_alive(self):
+        """Raise if a daemon we started has exited."""
+        for p in self.procs.values():
+            if not p.alive():
+                raise AssertionError('%s exited with status %s'
+                                     % (p.name, p.returncode()))
+
+    # -- ddnsctl --
+
+    def ctl(self, *args, check=True):
+        """Run `ddnsctl -c CONF ARGS...`; returns the CompletedProcess (text
+        stdout/stderr).  With CHECK, a non-zero exit raises with its output.
+        Its stdout/stderr are also appended to ddnsctl.log."""
+        argv = [binary('ddnsctl'), '-c', self.conf] + [str(a) for a in args]
+        r = subprocess.run(argv, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=30,
+                           env=clean_env(), stdin=subprocess.DEVNULL)
+        with open(os.path.join(self.dir, 'ddnsctl.log'), 'a') as f:
+            f.write('$ ddnsctl %s\n-> exit %d\n%s%s' % (
+                ' '.join(argv[3:]), r.returncode, _redact(r.stdout, args),
+                r.stderr))
+        if check and r.returncode != 0:
+            raise AssertionError('ddnsctl %s: exit %d\nstdout: %s\nstderr: %s'
+                                 % (' '.join(argv[3:]), r.returncode,
+                                    r.stdout, r.stderr))
+        return r
+
+    def add_zone(self, zone, ns=('ns1.example.org',),
+                 hostmaster='hostmaster@example.org', ttl=None):
+        args = ['zone', 'add', zone]
+        for n in ns:
+            args += ['--ns', n]
+        args += ['--hostmaster', hostmaster]
+        if ttl is not None:
+            args += ['--ttl', ttl]
+        return self.ctl(*args)
+
+    def add_host(self, fqdn):
+        """`ddnsctl host add FQDN`; returns the secret (last stdout line)."""
+        return _last_line(self.ctl('host', 'add', fqdn).stdout)
+
+    def new_host(self, prefix='h', zone=None):
+        """A new host with a unique name in ZONE; returns (fqdn, secret)."""
+        self._hosts += 1
+        fqdn = '%s%d.%s' % (prefix, self._hosts, zone or self.zones[0])
+        return fqdn, self.add_host(fqdn)
+
+    def new_secret(self, fqdn):
+        """`ddnsctl host secret FQDN`; returns the new secret."""
+        return _last_line(self.ctl('host', 'secret', fqdn).stdout)
+
+    def set_ip(self, fqdn, ip):
+        return self.ctl('host', 'set', fqdn, '--ip', ip)
+
+    # -- clients --
+
+    def dig(self, name, rtype='A', **kw):
+        return dig(self.dns_port, name, rtype, **kw)
+
+    def soa_serial(self, zone=None, axfr=False):
+        """The zone's SOA serial from a plain SOA query, or with AXFR from
+        the transfer's first record: pdns reads that from the backend,
+        bypassing its caches, whereas a plain SOA answer may come from the
+        packet cache (the updater purges the host's name, not the apex)."""
+        zone = zone or self.zones[0]
+        r = self.dig(zone, 'AXFR' if axfr else 'SOA')
+        soa = [x.data for x in r.answer[:1] if x.type == 'SOA']
+        if r.rcode != 'NOERROR' or len(soa) != 1:
+            raise AssertionError('no SOA for %s: %r' % (zone, r))
+        return int(soa[0].split()[2])
+
+    def url(self, path, user=None, password=None, host='127.0.0.1',
+            query=None, scheme='http', port=None):
+        """http://[USER:PASSWORD@]HOST:PORT/PATH[?QUERY], HOST an address
+        ('::1' is bracketed).  QUERY: a string or a list of (key, value)."""
+        if ':' in host:
+            host = '[%s]' % host
+        auth = ''
+        if user is not None:
+            auth = user + ':' + (password or '') + '@'
+        q = ''
+        if query:
+            if not isinstance(query, str):
+                query = '&'.join('%s=%s' % kv for kv in query)
+            q = '?' + query
+        return '%s://%s%s:%d%s%s' % (scheme, auth, host,
+                                     port or self.http_port, path, q)
+
+    def curl(self, url, *args, **kw):
+        return curl(url, *args, workdir=self.dir, **kw)
+
+    def update(self, fqdn, secret, myip=None, host='127.0.0.1', **kw):
+        """GET /nic/update as the README shows it: credentials in the URL,
+        myip only when given.  Returns a CurlResult."""
+        query = [('myip', myip)] if myip is not None else None
+        return self.curl(self.url('/nic/update', fqdn, secret, host=host,
+                                  query=query), **kw)
+
+    def pdns_control(self, *args):
+        """Run pdns_control against our pdns; returns its stdout."""
+        r = subprocess.run([tool('pdns_control'),
+                            '--config-dir=' + self.pdnsdir] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=10, env=clean_env())
+        if r.returncode != 0:
+            raise AssertionError('pdns_control %s: %s' % (args, r.stdout))
+        return r.stdout.strip()
+
+
+SANITIZER_MARKS = ('ERROR: AddressSanitizer', 'ERROR: LeakSanitizer',
+                   'runtime error:', 'WARNING: ThreadSanitizer')
+
+
+def sanitizer_reports(name, text):
+    """Lines of TEXT (the log of NAME) where a sanitizer reported."""
+    return ['%s: %s' % (name, line.strip()) for line in text.splitlines()
+            if any(m in line for m in SANITIZER_MARKS)]
+
+
+def _last_line(text):
+    lines = [l for l in text.splitlines() if l.strip()]
+    if not lines:
+        raise AssertionError('no output where a secret was expected')
+    return lines[-1].strip()
+
+
+def _redact(stdout, args):
+    """ddnsctl output with the secret of host add/secret left out of logs."""
+    if len(args) >= 2 and args[0] == 'host' and args[1] in ('add', 'secret'):
+        return '(output withheld: holds a secret)\n'
+    return stdout
+
+
+# ---- unittest glue --------------------------------------------------------
+
+class ServiceTestCase(unittest.TestCase):
+    """A test class with one Service started for the whole class.  Override
+    SERVICE_ARGS (dict for Service()).  On any failure or error of a test the
+    tail of every log is printed and the directory is kept."""
+
+    SERVICE_ARGS = {}
+    svc = None
+
+    @classmethod
+    def setUpClass(cls):
+        for t in ('pdns_server', 'dig', 'curl'):
+            if not tool(t):
+                raise unittest.SkipTest('%s is not installed' % t)
+        cls.svc = Service(**cls.SERVICE_ARGS)
+        cls.svc.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        """Stop the service; a daemon that died during the tests (rather
+        than being stopped by one) is an error of the class."""
+        if not cls.svc:
+            return
+        dead = ['%s died during the tests (status %s)'
+                % (p.name, p.returncode())
+                for p in cls.svc.procs.values() if not p.alive()]
+        if dead:
+            cls.svc.failed = True
+        problems = dead + cls.svc.stop(dump=bool(dead))
+        if problems:
+            raise AssertionError('; '.join(problems))
+
+    def run(self, result=None):
+        result = result if result is not None else self.defaultTestResult()
+        before = len(result.failures) + len(result.errors)
+        out = super().run(result)
+        if len(result.failures) + len(result.errors) > before and self.svc:
+            sys.stderr.write('\n===== %s failed; logs:\n' % self.id())
+            self.svc.failed = True
+            self.svc.dump_logs()
+        return out
+
+    # -- assertions shared by test files --
+
+    def assertReply(self, r, status, body):
+        """HTTP status STATUS and a body whose first line is BODY."""
+        first = r.body.splitlines()[0] if r.body else ''
+        self.assertEqual((r.status, first), (status, body),
+                         'full reply: %r' % (r,))
+
+    def assertAnswer(self, name, rtype, data, ttl=None):
+        """dig NAME RTYPE answers exactly DATA (a list), authoritatively,
+        each record with TTL if given."""
+        r = self.svc.dig(name, rtype)
+        self.assertEqual(r.rcode, 'NOERROR', r.text)
+        self.assertEqual(r.data(rtype), sorted(data), r.text)
+        if data:
+            self.assertTrue(r.aa, 'answer not authoritative:\n' + r.text)
+        if ttl is not None:
+            for rec in r.answer:
+                self.assertEqual(rec.ttl, ttl, r.text)
+        return r
+
+
+    def assertNoAnswer(self, name, rtype):
+        """dig NAME RTYPE has no record of that type: NODATA, or NXDOMAIN
+        (a host with no address at all has no records)."""
+        r = self.svc.dig(name, rtype)
+        self.assertIn(r.rcode, ('NOERROR', 'NXDOMAIN'), r.text)
+        self.assertEqual(r.data(rtype), [], r.text)
+        return r
+
+
+def main():
+    """unittest.main with verbose output by default."""
+    unittest.main(verbosity=2)
