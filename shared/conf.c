@@ -21,6 +21,7 @@ enum key_type {
 	K_LOGLEVEL,
 	K_LIST_HOSTPORT, /* ADDR:PORT list */
 	K_LIST_BACKEND,  /* unix:/path or http:ADDR:PORT list */
+	K_LIST_PREFIX,   /* ADDR[/LEN] list */
 };
 
 struct key {
@@ -39,6 +40,15 @@ static const struct key keys[] = {
 	{"updater", "listen", K_LIST_HOSTPORT, OFF(updater_listen), 0, 0},
 	{"updater", "max_connections", K_UINT, OFF(updater_max_connections), 1, 100000},
 	{"updater", "timeout", K_UINT, OFF(updater_timeout), 1, 3600},
+	{"updater", "tls_listen", K_LIST_HOSTPORT, OFF(updater_tls_listen), 0, 0},
+	{"updater", "tls_cert", K_STR, OFF(updater_tls_cert), 0, 0},
+	{"updater", "tls_key", K_STR, OFF(updater_tls_key), 0, 0},
+	{"updater", "trusted_proxies", K_LIST_PREFIX, OFF(updater_trusted_proxies), 0, 0},
+	{"abuse", "client_faults", K_UINT, OFF(abuse_client_faults), 0, 1000000},
+	{"abuse", "fault_window", K_UINT, OFF(abuse_fault_window), 1, 30 * 86400},
+	{"abuse", "auth_failures_per_source", K_UINT, OFF(abuse_auth_per_source), 1, 1000000},
+	{"abuse", "auth_failures_per_host", K_UINT, OFF(abuse_auth_per_host), 1, 1000000},
+	{"abuse", "auth_window", K_UINT, OFF(abuse_auth_window), 1, 86400},
 	{"backend", "listen", K_LIST_BACKEND, OFF(backend_listen), 0, 0},
 	{"backend", "socket_mode", K_OCTAL, OFF(backend_socket_mode), 0, 0777},
 	{"backend", "max_connections", K_UINT, OFF(backend_max_connections), 1, 100000},
@@ -64,13 +74,20 @@ static void set_err(struct parse_state *st, const char *fmt, ...)
 	va_end(ap);
 }
 
-static bool valid_backend_listen(const char *v)
+static bool valid_list_item(const char *v, enum key_type type)
 {
 	struct sockaddr_storage ss;
+	struct ddns_prefix p;
 	socklen_t len;
 
+	switch (type) {
+	case K_LIST_HOSTPORT: return ddns_hostport_parse(v, &ss, &len) == 0;
+	case K_LIST_PREFIX: return ddns_prefix_parse(v, &p) == 0;
+	default: break;
+	}
 	if (strncmp(v, "unix:", 5) == 0)
-		return v[5] != '\0' && strlen(v + 5) < sizeof(((struct sockaddr_un *)0)->sun_path);
+		return v[5] != '\0' &&
+		       strlen(v + 5) < sizeof(((struct sockaddr_un *)0)->sun_path);
 	if (strncmp(v, "http:", 5) == 0)
 		return ddns_hostport_parse(v + 5, &ss, &len) == 0;
 	return false;
@@ -81,8 +98,6 @@ static int set_list(struct ddns_conf_list *l, const char *value,
 		    enum key_type type)
 {
 	const char *p = value;
-	struct sockaddr_storage ss;
-	socklen_t len;
 
 	while (*p) {
 		size_t n = strcspn(p, " \t,");
@@ -93,9 +108,7 @@ static int set_list(struct ddns_conf_list *l, const char *value,
 			if (!(item = strndup(p, n)))
 				return DDNS_ENOMEM;
 			l->v[l->n++] = item;
-			if (type == K_LIST_HOSTPORT
-				    ? ddns_hostport_parse(item, &ss, &len) != 0
-				    : !valid_backend_listen(item))
+			if (!valid_list_item(item, type))
 				return DDNS_EINVAL;
 		}
 		p += n;
@@ -142,6 +155,7 @@ static int set_value(struct ddns_conf *c, const struct key *k,
 		return 0;
 	case K_LIST_HOSTPORT:
 	case K_LIST_BACKEND:
+	case K_LIST_PREFIX:
 		return set_list(field, value, k->type);
 	}
 	return DDNS_EINVAL;
@@ -156,6 +170,7 @@ static const char *hint(const struct key *k)
 	case K_LOGLEVEL: return " (error, warning, info or debug)";
 	case K_LIST_HOSTPORT: return " (ADDR:PORT, IPv6 as [::1]:PORT)";
 	case K_LIST_BACKEND: return " (unix:/path or http:ADDR:PORT)";
+	case K_LIST_PREFIX: return " (addresses or prefixes such as 10.0.0.0/8)";
 	default: return "";
 	}
 }
@@ -191,6 +206,24 @@ static void set_defaults(struct ddns_conf *c)
 	c->backend_max_connections = 256;
 	c->pdns_purge_timeout_ms = 1000;
 	c->log_level = DDNS_LOG_INFO;
+	c->abuse_client_faults = 120;
+	c->abuse_fault_window = 3600;
+	c->abuse_auth_per_source = 10;
+	c->abuse_auth_per_host = 30;
+	c->abuse_auth_window = 300;
+}
+
+/* Rules that involve several keys. */
+static int check_together(const struct ddns_conf *c, char *err, size_t errlen)
+{
+	if (c->updater_tls_listen.n > 0 &&
+	    (!c->updater_tls_cert || !c->updater_tls_key)) {
+		snprintf(err, errlen,
+			 "%s: [updater] tls_listen needs tls_cert and tls_key",
+			 c->file);
+		return DDNS_EINVAL;
+	}
+	return 0;
 }
 
 int ddns_conf_load(const char *file, struct ddns_conf **out, char *err,
@@ -221,6 +254,8 @@ int ddns_conf_load(const char *file, struct ddns_conf **out, char *err,
 		snprintf(err, errlen, "%s: [store] path is required", file);
 		goto fail;
 	}
+	if (check_together(st.conf, err, errlen) != 0)
+		goto fail;
 	*out = st.conf;
 	return 0;
 fail:
@@ -236,6 +271,12 @@ void ddns_conf_free(struct ddns_conf *c)
 		free(c->updater_listen.v[i]);
 	for (unsigned i = 0; i < c->backend_listen.n; i++)
 		free(c->backend_listen.v[i]);
+	for (unsigned i = 0; i < c->updater_tls_listen.n; i++)
+		free(c->updater_tls_listen.v[i]);
+	for (unsigned i = 0; i < c->updater_trusted_proxies.n; i++)
+		free(c->updater_trusted_proxies.v[i]);
+	free(c->updater_tls_cert);
+	free(c->updater_tls_key);
 	free(c->file);
 	free(c->store_path);
 	free(c->pdns_control_socket);

@@ -31,6 +31,21 @@ struct ddns_conf {
 	struct ddns_conf_list updater_listen; /* "ADDR:PORT", "[v6]:PORT" */
 	unsigned updater_max_connections;     /* default 1024 */
 	unsigned updater_timeout;             /* seconds, default 10 */
+	struct ddns_conf_list updater_tls_listen; /* HTTPS listeners */
+	char *updater_tls_cert;  /* PEM chain; required with tls_listen */
+	char *updater_tls_key;   /* PEM key; required with tls_listen */
+	/* Peers whose X-Forwarded-For / X-Real-IP is believed. */
+	struct ddns_conf_list updater_trusted_proxies; /* "ADDR[/LEN]" */
+
+	/* [abuse] */
+	unsigned abuse_client_faults;   /* faults per window that flag a host
+					   as abuse; 0 = never; default 120 */
+	unsigned abuse_fault_window;    /* seconds, default 3600 */
+	unsigned abuse_auth_per_source; /* failed auths per window from one
+					   address before 429; default 10 */
+	unsigned abuse_auth_per_host;   /* failed auths per window for one
+					   host before 429; default 30 */
+	unsigned abuse_auth_window;     /* seconds, default 300 */
 
 	/* [backend] */
 	struct ddns_conf_list backend_listen; /* "unix:/path", "http:ADDR:PORT" */

@@ -65,6 +65,23 @@ static void test_good(void)
 	CHECK_INT(c->updater_timeout, 10);
 	ddns_conf_free(c);
 
+	CHECK_INT(load("[store]\npath=/x\n[updater]\ntls_listen = [::1]:8443\n"
+		       "tls_cert = /c.pem\ntls_key = /k.pem\n"
+		       "trusted_proxies = 10.0.0.0/8 ::1\n"
+		       "[abuse]\nclient_faults = 0\nauth_failures_per_source = 5\n",
+		       &c, err, sizeof err), 0);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_INT(c->updater_tls_listen.n, 1);
+	CHECK_STR(c->updater_tls_key, "/k.pem");
+	CHECK_INT(c->updater_trusted_proxies.n, 2);
+	CHECK_STR(c->updater_trusted_proxies.v[1], "::1");
+	CHECK_INT(c->abuse_client_faults, 0);
+	CHECK_INT(c->abuse_auth_per_source, 5);
+	CHECK_INT(c->abuse_auth_per_host, 30);
+	ddns_conf_free(c);
+
 	CHECK_INT(load("[store]\npath=/x\n", &c, err, sizeof err), 0);
 	CHECK(c && c->map_size == 1ULL << 30 && c->pdns_control_socket == NULL);
 	ddns_conf_free(c);
@@ -85,6 +102,9 @@ static void test_errors(void)
 	expect_error("[updater]\nlisten = 127.0.0.1:1\n", 0, "[store] path is required");
 	expect_error("[store]\npath =\n", 2, "path");
 	expect_error("[store]\npath = /x\n[backend]\nsocket_mode = 0999\n", 4, "octal");
+	expect_error("[store]\npath = /x\n[updater]\ntrusted_proxies = 10.0.0.0/40\n", 4, "prefixes");
+	expect_error("[store]\npath = /x\n[updater]\ntls_listen = 127.0.0.1:8443\n", 0, "tls_cert and tls_key");
+	expect_error("[store]\npath = /x\n[abuse]\nauth_window = 0\n", 4, "auth_window");
 }
 
 static void test_numbers(void)
