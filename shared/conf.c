@@ -186,15 +186,57 @@ static int handler(void *user, const char *section, const char *name,
 			continue;
 		int rc = set_value(st->conf, k, value);
 		if (rc == DDNS_ETOOBIG)
-			set_err(st, "[%s] %s: too many entries", section, name);
+			set_err(st, "[%s] %s: too many entries (at most %d)",
+				section, name, DDNS_CONF_LIST_MAX);
 		else if (rc != 0)
-			set_err(st, "[%s] %s: bad value \"%s\"", section, name, value);
-		if (rc == DDNS_EINVAL && strlen(st->err) + 40 < sizeof st->err)
-			strncat(st->err, hint(k), sizeof st->err - strlen(st->err) - 1);
+			set_err(st, "[%s] %s: bad value \"%.60s\"%s", section,
+				name, value, hint(k));
 		return rc == 0;
 	}
 	set_err(st, "unknown key \"%s\" in section [%s]", name, section);
 	return 0;
+}
+
+static bool known_section(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strlen(keys[i].section) == len &&
+		    memcmp(keys[i].section, name, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * What libinih cannot report well, checked first: a line too long for its
+ * fixed buffer (it would silently split it) and a section with no known
+ * name (one without keys would pass unnoticed).  Returns the offending line
+ * number with a message in ERR, or 0.
+ */
+static int prescan(FILE *f, char *err, size_t errlen)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int lineno = 0, bad = 0;
+
+	while (!bad && (n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		const char *p = line + strspn(line, " \t");
+		const char *close = p[0] == '[' ? strchr(p, ']') : NULL;
+		if (n >= INI_MAX_LINE - 1) {
+			snprintf(err, errlen, "line longer than %d characters (split a long list over several \"key =\" lines)",
+				 INI_MAX_LINE - 2);
+			bad = lineno;
+		} else if (close && !known_section(p + 1, (size_t)(close - p - 1))) {
+			snprintf(err, errlen, "unknown section %.*s",
+				 (int)(close - p + 1), p);
+			bad = lineno;
+		}
+	}
+	free(line);
+	return bad;
 }
 
 static void set_defaults(struct ddns_conf *c)
@@ -231,6 +273,7 @@ int ddns_conf_load(const char *file, struct ddns_conf **out, char *err,
 {
 	struct parse_state st = {0};
 	int line, rc = DDNS_EINVAL;
+	FILE *f;
 
 	if (!(st.conf = calloc(1, sizeof *st.conf)) ||
 	    !(st.conf->file = strdup(file))) {
@@ -239,12 +282,17 @@ int ddns_conf_load(const char *file, struct ddns_conf **out, char *err,
 		goto fail;
 	}
 	set_defaults(st.conf);
-	line = ini_parse(file, handler, &st);
-	if (line == -1) {
+	if (!(f = fopen(file, "r"))) {
 		snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
 		rc = DDNS_EIO;
 		goto fail;
 	}
+	line = prescan(f, st.err, sizeof st.err);
+	if (line == 0) {
+		rewind(f);
+		line = ini_parse_file(f, handler, &st);
+	}
+	fclose(f);
 	if (line != 0) {
 		snprintf(err, errlen, "%s:%d: %s", file, line,
 			 st.err[0] ? st.err : "syntax error (expected [section] or key = value)");

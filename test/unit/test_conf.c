@@ -85,12 +85,19 @@ static void test_good(void)
 	CHECK_INT(load("[store]\npath=/x\n", &c, err, sizeof err), 0);
 	CHECK(c && c->map_size == 1ULL << 30 && c->pdns_control_socket == NULL);
 	ddns_conf_free(c);
+
+	/* A list may be split over repeated keys. */
+	c = NULL;
+	CHECK_INT(load("[store]\npath=/x\n[updater]\nlisten = 127.0.0.1:1\n"
+		       "[updater]\nlisten = 127.0.0.1:2\n", &c, err, sizeof err), 0);
+	CHECK(c && c->updater_listen.n == 2);
+	ddns_conf_free(c);
 }
 
 static void test_errors(void)
 {
 	expect_error("[store]\npath = /x\ncolour = blue\n", 3, "unknown key \"colour\"");
-	expect_error("[store]\npath = /x\n[nope]\nkey = 1\n", 4, "[nope]");
+	expect_error("[store]\npath = /x\n[nope]\nkey = 1\n", 3, "unknown section [nope]");
 	expect_error("[store]\npath = /x\nmap_size = lots\n", 3, "map_size");
 	expect_error("[store]\npath = /x\n[updater]\nlisten = 127.0.0.1\n", 4, "listen");
 	expect_error("[store]\npath = /x\n[updater]\nlisten = ::1:80\n", 4, "[::1]:PORT");
@@ -105,6 +112,15 @@ static void test_errors(void)
 	expect_error("[store]\npath = /x\n[updater]\ntrusted_proxies = 10.0.0.0/40\n", 4, "prefixes");
 	expect_error("[store]\npath = /x\n[updater]\ntls_listen = 127.0.0.1:8443\n", 0, "tls_cert and tls_key");
 	expect_error("[store]\npath = /x\n[abuse]\nauth_window = 0\n", 4, "auth_window");
+	/* A section with no keys is still checked. */
+	expect_error("[store]\npath = /x\n\n[bogus]\n", 4, "unknown section [bogus]");
+	/* libinih would split a long line silently: refused with its number. */
+	char long_conf[600];
+	int n = snprintf(long_conf, sizeof long_conf, "[store]\npath = /x\n[updater]\nlisten =");
+	for (int i = 0; i < 16; i++)
+		n += snprintf(long_conf + n, sizeof long_conf - (size_t)n, " 127.0.0.1:%d", 8000 + i);
+	snprintf(long_conf + n, sizeof long_conf - (size_t)n, "\n");
+	expect_error(long_conf, 4, "line longer than");
 }
 
 static void test_numbers(void)
