@@ -34,6 +34,9 @@
 #define HOST_VAL_LEN                                                           \
 	(1 + 4 + 4 + 4 + 16 + 8 + 8 + DDNS_SALT_LEN + DDNS_HASH_LEN + 4 + 4 +  \
 	 4 + 8)
+/* version, window_start, window_count, last_kind, text length | text */
+#define FAULT_FIXED_LEN (1 + 8 + 4 + 1 + 1)
+#define FAULT_VAL_MAX	(FAULT_FIXED_LEN + DDNS_FAULT_TEXT_MAX)
 
 #define META_SCHEMA   "schema"
 #define META_NEXT_ID  "next_zone_id"
@@ -44,7 +47,9 @@
 
 struct ddns_store {
 	MDB_env *env;
-	MDB_dbi meta, zones, zone_ids, hosts;
+	MDB_dbi meta, zones, zone_ids, hosts, faults;
+	bool has_faults; /* false: a store without `faults`, opened without
+			    CREATE (it then has no fault records either) */
 	unsigned flags;
 	bool writing; /* a write txn of this handle is open */
 };
@@ -362,6 +367,57 @@ int ddns_host_decode(const void *val, size_t len, struct ddns_host *out)
 	return 0;
 }
 
+/* ---- fault values ----------------------------------------------------- */
+
+static bool text_is_printable(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+int ddns_fault_encode(const struct ddns_fault *f, void *buf, size_t cap)
+{
+	struct wbuf w = {buf, 0, cap, false};
+	size_t len = strnlen(f->last_text, sizeof f->last_text);
+
+	if (f->last_kind > DDNS_FAULT_AUTH || len > DDNS_FAULT_TEXT_MAX ||
+	    !text_is_printable(f->last_text, len))
+		return DDNS_EINVAL;
+	w_u8(&w, REC_VERSION);
+	w_i64(&w, f->window_start);
+	w_u32(&w, f->window_count);
+	w_u8(&w, f->last_kind);
+	w_u8(&w, (uint8_t)len);
+	w_bytes(&w, f->last_text, len);
+	return w.over ? DDNS_ETOOBIG : (int)w.len;
+}
+
+int ddns_fault_decode(const void *val, size_t len, struct ddns_fault *out)
+{
+	struct rbuf r = {val, len, 0, false};
+	struct ddns_fault f;
+	size_t n;
+
+	if (len < FAULT_FIXED_LEN || r_u8(&r) != REC_VERSION)
+		return DDNS_ECORRUPT;
+	memset(&f, 0, sizeof f);
+	f.window_start = r_i64(&r);
+	f.window_count = r_u32(&r);
+	f.last_kind = r_u8(&r);
+	n = r_u8(&r);
+	if (f.last_kind > DDNS_FAULT_AUTH || n > DDNS_FAULT_TEXT_MAX ||
+	    len != FAULT_FIXED_LEN + n)
+		return DDNS_ECORRUPT;
+	r_bytes(&r, f.last_text, n);
+	f.last_text[n] = '\0';
+	if (r.bad || !text_is_printable(f.last_text, n))
+		return DDNS_ECORRUPT;
+	memcpy(out, &f, sizeof f);
+	return 0;
+}
+
 /* ---- raw access ------------------------------------------------------- */
 
 static int db_get(ddns_txn *t, MDB_dbi dbi, const void *key, size_t klen,
@@ -544,7 +600,13 @@ static int open_dbis(ddns_store *s, MDB_txn *txn, unsigned flags)
 		rc = mdb_dbi_open(txn, "zone_ids", flags, &s->zone_ids);
 	if (!rc)
 		rc = mdb_dbi_open(txn, "hosts", flags, &s->hosts);
-	return rc;
+	if (rc)
+		return rc;
+	/* Added to v1 later (additive): a store written before it lacks it,
+	 * and only a CREATE open adds it. */
+	rc = mdb_dbi_open(txn, "faults", flags, &s->faults);
+	s->has_faults = rc == 0;
+	return rc == MDB_NOTFOUND && !(flags & MDB_CREATE) ? 0 : rc;
 }
 
 /* Write schema version 1 into an empty meta database. */
@@ -1099,6 +1161,7 @@ static int zone_hosts_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
 			 const MDB_val *v, void *arg)
 {
 	struct zone_hosts *zh = arg;
+	char key[DDNS_NAME_BUF];
 	struct ddns_host h;
 	int rc = host_from_kv(k, v, &h);
 
@@ -1109,6 +1172,12 @@ static int zone_hosts_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
 	zh->n++;
 	if (!zh->del)
 		return SCAN_NEXT;
+	/* the key is copied: K points into the map (hosts_scan checked its
+	 * size) */
+	memcpy(key, k->mv_data, k->mv_size);
+	if (t->s->has_faults &&
+	    (rc = db_del(t, t->s->faults, key, k->mv_size, true)) != 0)
+		return rc;
 	rc = mdb_cursor_del(c, 0);
 	return rc ? lmdb_code(rc, "delete host") : SCAN_DELETED;
 }
@@ -1335,11 +1404,16 @@ int ddns_host_del(ddns_txn *t, const char *fqdn)
 	char key[DDNS_NAME_BUF];
 	size_t klen;
 
+	int rc;
+
 	if (!t->write)
 		return DDNS_EINVAL;
 	if (host_key(fqdn, key, &klen) != 0)
 		return DDNS_ENOTFOUND;
-	return db_del(t, t->s->hosts, key, klen, false);
+	rc = db_del(t, t->s->hosts, key, klen, false);
+	if (!rc && t->s->has_faults)
+		rc = db_del(t, t->s->faults, key, klen, true);
+	return rc;
 }
 
 struct host_iter {
@@ -1380,4 +1454,57 @@ int ddns_host_foreach(ddns_txn *t, const struct ddns_zone *zone,
 	}
 	rc = hosts_scan(t, prefix, plen, host_iter_fn, &it);
 	return rc ? rc : it.ret;
+}
+
+/* ---- fault records ---------------------------------------------------- */
+
+int ddns_fault_get(ddns_txn *t, const char *fqdn, struct ddns_fault *out)
+{
+	char key[DDNS_NAME_BUF];
+	size_t klen;
+	MDB_val v;
+	int rc;
+
+	if (!t->s->has_faults || host_key(fqdn, key, &klen) != 0)
+		return DDNS_ENOTFOUND;
+	rc = db_get(t, t->s->faults, key, klen, &v);
+	if (rc)
+		return rc;
+	rc = ddns_fault_decode(v.mv_data, v.mv_size, out);
+	if (rc)
+		log_err("store: fault record of %s is corrupt", fqdn);
+	return rc;
+}
+
+int ddns_fault_put(ddns_txn *t, const char *fqdn, const struct ddns_fault *f)
+{
+	uint8_t buf[FAULT_VAL_MAX];
+	char key[DDNS_NAME_BUF];
+	size_t klen;
+	MDB_val v;
+	int n, rc;
+
+	if (!t->write || !t->s->has_faults)
+		return DDNS_EINVAL;
+	if (host_key(fqdn, key, &klen) != 0)
+		return DDNS_ENOTFOUND;
+	rc = db_get(t, t->s->hosts, key, klen, &v);
+	if (rc)
+		return rc;
+	n = ddns_fault_encode(f, buf, sizeof buf);
+	if (n < 0)
+		return n;
+	return db_put(t, t->s->faults, key, klen, buf, (size_t)n, 0);
+}
+
+int ddns_fault_del(ddns_txn *t, const char *fqdn)
+{
+	char key[DDNS_NAME_BUF];
+	size_t klen;
+
+	if (!t->write)
+		return DDNS_EINVAL;
+	if (!t->s->has_faults || host_key(fqdn, key, &klen) != 0)
+		return DDNS_ENOTFOUND;
+	return db_del(t, t->s->faults, key, klen, false);
 }

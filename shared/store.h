@@ -169,6 +169,45 @@ typedef int (*ddns_host_cb)(const struct ddns_host *h, void *arg);
 int ddns_host_foreach(ddns_txn *t, const struct ddns_zone *zone,
 		      ddns_host_cb cb, void *arg);
 
+/* ---- fault details (`faults` database, schema/lmdb-v1.md section 7) --- */
+
+/*
+ * What the host record's counters do not hold: the text of the last fault
+ * and the client-fault window that the abuse threshold is judged on.  A
+ * record exists only for hosts that had a fault; ddns_host_del and a
+ * forced ddns_zone_del remove it with the host.
+ */
+#define DDNS_FAULT_TEXT_MAX 120 /* octets of printable ASCII */
+
+enum ddns_fault_kind {
+	DDNS_FAULT_NONE = 0,
+	DDNS_FAULT_CLIENT = 1, /* nochg, nohost, notfqdn, numhost, dnserr */
+	DDNS_FAULT_SERVER = 2, /* 911 */
+	DDNS_FAULT_AUTH = 3,   /* a wrong secret for this host */
+};
+
+struct ddns_fault {
+	int64_t window_start;  /* unix seconds the window began; 0 = none */
+	uint32_t window_count; /* client faults counted in that window */
+	uint8_t last_kind;     /* enum ddns_fault_kind of the last fault */
+	/* printable ASCII (0x20..0x7e), NUL-terminated; "" = none */
+	char last_text[DDNS_FAULT_TEXT_MAX + 1];
+};
+
+/* Copy the fault record of host FQDN into OUT.  0 or DDNS_ENOTFOUND (the
+ * host never had a fault, or does not exist). */
+int ddns_fault_get(ddns_txn *t, const char *fqdn, struct ddns_fault *out);
+/* Write the fault record of the existing host FQDN.  0, DDNS_ENOTFOUND
+ * (no such host), or DDNS_EINVAL for a text that is too long or not
+ * printable ASCII, an unknown kind, or a store opened without CREATE that
+ * has no `faults` database yet. */
+int ddns_fault_put(ddns_txn *t, const char *fqdn, const struct ddns_fault *f);
+/* Delete the fault record of FQDN.  0 or DDNS_ENOTFOUND. */
+int ddns_fault_del(ddns_txn *t, const char *fqdn);
+/* Encode / decode a fault value (as the host codecs below). */
+int ddns_fault_encode(const struct ddns_fault *f, void *buf, size_t cap);
+int ddns_fault_decode(const void *val, size_t len, struct ddns_fault *out);
+
 /* ---- encoding (exposed for the fuzzers and unit tests) ---------------- */
 
 /* Decode a stored value; 0 or DDNS_ECORRUPT (OUT untouched then).  The

@@ -1,8 +1,8 @@
 /*
  * test_store.c -- the LMDB store: opening and versions, zones, serials,
- * hosts, range scans, value encodings, a full map, and a reader in another
- * process.  Every store lives in a fresh mkdtemp directory, removed at the
- * end.
+ * hosts, fault records, range scans, value encodings, a full map, and a
+ * reader in another process.  Every store lives in a fresh mkdtemp
+ * directory, removed at the end.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -800,6 +800,212 @@ static void test_host_codec(void)
 	CHECK_INT(ddns_host_encode(&h, buf, sizeof buf), DDNS_EINVAL);
 }
 
+/* ---- fault records ---------------------------------------------------- */
+
+static void test_fault_codec(void)
+{
+	static const uint8_t want[] = {
+	    0x01, 0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x00, /* start */
+	    0x00, 0x00, 0x00, 0x07,				  /* count */
+	    0x01, 0x0f, 'n',  'o',  'c',  'h',  'g',  ' ',  '1',  '9',
+	    '2',  '.',	'0',  '.',  '2',  '.',	'1'};
+	struct ddns_fault f, got;
+	uint8_t buf[256], bad[256];
+	int n;
+
+	memset(&f, 0, sizeof f);
+	f.window_start = 1700000000;
+	f.window_count = 7;
+	f.last_kind = DDNS_FAULT_CLIENT;
+	snprintf(f.last_text, sizeof f.last_text, "nochg 192.0.2.1");
+	n = ddns_fault_encode(&f, buf, sizeof buf);
+	CHECK_INT(n, (int)sizeof want);
+	CHECK(n == (int)sizeof want && memcmp(buf, want, sizeof want) == 0);
+	memset(&got, 0x55, sizeof got);
+	CHECK_INT(ddns_fault_decode(buf, (size_t)n, &got), 0);
+	CHECK_INT(got.window_start, 1700000000);
+	CHECK_INT(got.window_count, 7);
+	CHECK_INT(got.last_kind, DDNS_FAULT_CLIENT);
+	CHECK_STR(got.last_text, "nochg 192.0.2.1");
+	CHECK_INT(ddns_fault_encode(&f, buf, (size_t)n - 1), DDNS_ETOOBIG);
+	for (int len = 0; len < n; len++)
+		if (ddns_fault_decode(buf, (size_t)len, &got) != DDNS_ECORRUPT)
+			CHECK_INT(len, -1);
+	memcpy(bad, buf, (size_t)n);
+	bad[n] = 'x';
+	CHECK_INT(ddns_fault_decode(bad, (size_t)n + 1, &got), DDNS_ECORRUPT);
+	bad[0] = 2;
+	CHECK_INT(ddns_fault_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[13] = 4; /* unknown kind */
+	CHECK_INT(ddns_fault_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[16] = 0x07; /* not printable */
+	CHECK_INT(ddns_fault_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+
+	/* the longest text; one octet more, a control octet or a bad kind
+	 * is refused */
+	memset(f.last_text, 'x', DDNS_FAULT_TEXT_MAX);
+	f.last_text[DDNS_FAULT_TEXT_MAX] = '\0';
+	n = ddns_fault_encode(&f, buf, sizeof buf);
+	CHECK_INT(n, 15 + DDNS_FAULT_TEXT_MAX);
+	CHECK_INT(ddns_fault_decode(buf, (size_t)n, &got), 0);
+	CHECK_INT(strlen(got.last_text), DDNS_FAULT_TEXT_MAX);
+	f.last_text[3] = '\n';
+	CHECK_INT(ddns_fault_encode(&f, buf, sizeof buf), DDNS_EINVAL);
+	f.last_text[0] = '\0';
+	f.last_kind = 4;
+	CHECK_INT(ddns_fault_encode(&f, buf, sizeof buf), DDNS_EINVAL);
+	f.last_kind = DDNS_FAULT_NONE; /* a reset window, no text */
+	CHECK_INT(ddns_fault_encode(&f, buf, sizeof buf), 15);
+}
+
+static struct ddns_fault fault_sample(const char *text)
+{
+	struct ddns_fault f;
+
+	memset(&f, 0, sizeof f);
+	f.window_start = 100;
+	f.window_count = 2;
+	f.last_kind = DDNS_FAULT_AUTH;
+	snprintf(f.last_text, sizeof f.last_text, "%s", text);
+	return f;
+}
+
+/* Fault records live beside hosts and die with them. */
+static void test_faults(ddns_store *s)
+{
+	struct ddns_fault f = fault_sample("badauth from 192.0.2.9"), got;
+	uint32_t zid = 0, nested = 0;
+	ddns_txn *t;
+
+	CHECK_INT(add_zone(s, "faults.test", &zid), 0);
+	CHECK_INT(add_zone(s, "n.faults.test", &nested), 0);
+	CHECK_INT(add_host(s, "a.faults.test", zid), 0);
+	CHECK_INT(add_host(s, "b.faults.test", zid), 0);
+	CHECK_INT(add_host(s, "c.n.faults.test", nested), 0);
+	t = begin(s, true);
+	CHECK_INT(ddns_fault_get(t, "a.faults.test", &got), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_fault_put(t, "nope.faults.test", &f), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_fault_put(t, "Not A Name", &f), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_fault_put(t, "a.faults.test", &f), 0);
+	CHECK_INT(ddns_fault_put(t, "b.faults.test", &f), 0);
+	CHECK_INT(ddns_fault_put(t, "c.n.faults.test", &f), 0);
+	CHECK_INT(ddns_txn_commit(t), 0);
+
+	t = begin(s, false);
+	CHECK_INT(ddns_fault_get(t, "a.faults.test", &got), 0);
+	CHECK_STR(got.last_text, "badauth from 192.0.2.9");
+	CHECK_INT(got.window_count, 2);
+	CHECK_INT(ddns_fault_put(t, "a.faults.test", &f), DDNS_EINVAL);
+	CHECK_INT(ddns_fault_del(t, "a.faults.test"), DDNS_EINVAL);
+	ddns_txn_abort(t);
+
+	/* host del takes the record; a new host of that name starts clean */
+	t = begin(s, true);
+	CHECK_INT(ddns_host_del(t, "a.faults.test"), 0);
+	CHECK_INT(ddns_fault_get(t, "a.faults.test", &got), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_txn_commit(t), 0);
+	CHECK_INT(add_host(s, "a.faults.test", zid), 0);
+	t = begin(s, true);
+	CHECK_INT(ddns_fault_get(t, "a.faults.test", &got), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_fault_del(t, "a.faults.test"), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_fault_del(t, "b.faults.test"), 0);
+	CHECK_INT(ddns_fault_get(t, "b.faults.test", &got), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_fault_put(t, "b.faults.test", &f), 0);
+	/* a forced zone del takes its hosts' records, not a nested zone's */
+	CHECK_INT(ddns_zone_del(t, "faults.test", true, NULL), 0);
+	CHECK_INT(ddns_fault_get(t, "b.faults.test", &got), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_fault_get(t, "c.n.faults.test", &got), 0);
+	CHECK_INT(ddns_zone_del(t, "n.faults.test", true, NULL), 0);
+	CHECK_INT(ddns_fault_get(t, "c.n.faults.test", &got), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_txn_commit(t), 0);
+}
+
+/* Drop the `faults` database, as in a store written before it existed. */
+static int raw_drop(const char *dir, const char *db)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	int rc = mdb_env_create(&env);
+
+	if (!rc)
+		rc = mdb_env_set_maxdbs(env, 8);
+	if (!rc)
+		rc = mdb_env_open(env, dir, 0, 0600);
+	if (!rc)
+		rc = mdb_txn_begin(env, NULL, 0, &txn);
+	if (!rc)
+		rc = mdb_dbi_open(txn, db, 0, &dbi);
+	if (!rc)
+		rc = mdb_drop(txn, dbi, 1);
+	if (!rc)
+		rc = mdb_txn_commit(txn);
+	else if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+/* The `faults` database is additive: a store without it still opens; a
+ * CREATE open adds it. */
+static void test_faults_added(const char *base)
+{
+	struct ddns_fault f = fault_sample("911: store error"), got;
+	char dir[512], err[256];
+	uint32_t zid = 0;
+	ddns_store *s;
+	ddns_txn *t;
+
+	path_join(dir, sizeof dir, base, "older");
+	s = open_rw(dir, 0);
+	CHECK_INT(add_zone(s, "old.test", &zid), 0);
+	CHECK_INT(add_host(s, "h.old.test", zid), 0);
+	ddns_store_close(s);
+	CHECK_INT(raw_drop(dir, "faults"), 0);
+
+	s = NULL;
+	CHECK_INT(ddns_store_open(&s, dir, DDNS_STORE_RDONLY, 0, err,
+				  sizeof err), 0);
+	t = begin(s, false);
+	CHECK_INT(ddns_fault_get(t, "h.old.test", &got), DDNS_ENOTFOUND);
+	ddns_txn_abort(t);
+	ddns_store_close(s);
+
+	s = NULL;
+	CHECK_INT(ddns_store_open(&s, dir, 0, 0, err, sizeof err), 0);
+	t = begin(s, true);
+	CHECK_INT(ddns_fault_put(t, "h.old.test", &f), DDNS_EINVAL);
+	CHECK_INT(ddns_host_del(t, "h.old.test"), 0);
+	ddns_txn_abort(t);
+	ddns_store_close(s);
+
+	s = open_rw(dir, 0);
+	t = begin(s, true);
+	CHECK_INT(ddns_fault_put(t, "h.old.test", &f), 0);
+	CHECK_INT(ddns_fault_get(t, "h.old.test", &got), 0);
+	CHECK_STR(got.last_text, "911: store error");
+	CHECK_INT(ddns_txn_commit(t), 0);
+	ddns_store_close(s);
+
+	/* a damaged record is reported */
+	{
+		uint8_t junk[15] = {2};
+
+		CHECK_INT(raw_put(dir, "faults", "test.old.h", 10, junk,
+				  sizeof junk),
+			  0);
+	}
+	s = open_rw(dir, 0);
+	t = begin(s, false);
+	quiet(1);
+	CHECK_INT(ddns_fault_get(t, "h.old.test", &got), DDNS_ECORRUPT);
+	quiet(0);
+	ddns_txn_abort(t);
+	ddns_store_close(s);
+}
+
 /* Records damaged behind the store's back are reported, not guessed at. */
 static void test_corrupt_records(const char *base)
 {
@@ -1123,6 +1329,7 @@ int main(void)
 	test_zone_codec();
 	test_zone_codec_corrupt();
 	test_host_codec();
+	test_fault_codec();
 
 	path_join(dir, sizeof dir, base, "main");
 	s = open_rw(dir, 0);
@@ -1138,11 +1345,13 @@ int main(void)
 		test_zone_over_hosts(s);
 		test_zone_del(s);
 		test_zone_del_many(s);
+		test_faults(s);
 		test_renew(s);
 		s = test_reader_process(s, dir);
 		ddns_store_close(s);
 	}
 	test_corrupt_records(base);
+	test_faults_added(base);
 	test_map_full(base);
 	test_map_resized(base);
 	rm_tree(base);
