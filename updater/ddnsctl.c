@@ -51,6 +51,7 @@ enum opt_bit {
 	O_IP = 1 << 4,
 	O_JSON = 1 << 5,
 	O_ZONE = 1 << 6,
+	O_WILDCARD = 1 << 7,
 };
 
 struct optdef {
@@ -63,7 +64,7 @@ static const struct optdef optdefs[] = {
 	{"ns", O_NS, true},     {"hostmaster", O_HOSTMASTER, true},
 	{"ttl", O_TTL, true},   {"force", O_FORCE, false},
 	{"ip", O_IP, true},     {"json", O_JSON, false},
-	{"zone", O_ZONE, true},
+	{"zone", O_ZONE, true}, {"wildcard", O_WILDCARD, true},
 };
 
 /* A command's arguments; every pointer is borrowed from argv. */
@@ -73,7 +74,7 @@ struct opts {
 	unsigned n_ns;
 	const char *ip[IP_ARGS_MAX];
 	unsigned n_ip;
-	const char *hostmaster, *ttl, *zone;
+	const char *hostmaster, *ttl, *zone, *wildcard;
 	bool force, json;
 	unsigned seen; /* enum opt_bit */
 };
@@ -88,6 +89,7 @@ struct cmd {
 	unsigned allowed, required; /* enum opt_bit */
 	bool has_pos;
 	int (*run)(struct ctl *c, const struct opts *o);
+	unsigned one_of; /* enum opt_bit: at least one of these is needed */
 };
 
 static const char *const usage_text[] = {
@@ -115,14 +117,24 @@ static const char *const usage_text[] = {
 	"  host secret FQDN",
 	"      replace the secret (the old one stops working at once) and print",
 	"      the new one as the last line",
-	"  host set FQDN --ip ADDR [--ip ADDR]",
+	"  host set FQDN --ip ADDR [--ip ADDR] [--wildcard on|off]",
 	"      set the A (IPv4) or AAAA (IPv6) record, chosen by the address's",
 	"      family; give --ip twice to set both; \"--ip none\" clears both",
-	"      (\"--ip none --ip 192.0.2.1\" keeps only that IPv4 address)",
+	"      (\"--ip none --ip 192.0.2.1\" keeps only that IPv4 address);",
+	"      --wildcard on makes every name below FQDN answer its addresses",
+	"      (--ip may then be left out)",
 	"  host del FQDN",
+	"  host block FQDN / host unblock FQDN",
+	"      withdraw the host's records and answer its updates \"abuse\"",
+	"      (an operator's block), or lift that block",
+	"  host clear-abuse FQDN",
+	"      lift the abuse flag that too many client faults set, and start",
+	"      counting them afresh",
 	"  host list [--json] [--zone ZONE]",
 	"      a table, or a JSON array of objects (fqdn, zone, ipv4, ipv6,",
-	"      updated, created, wildcard, client_faults, server_faults, ...)",
+	"      updated, created, wildcard, abuse, blocked, tls4, tls6,",
+	"      client_faults, server_faults, auth_faults, last_fault,",
+	"      last_fault_text)",
 	"",
 	"Names may be given in any letter case, with a trailing dot, or in UTF-8",
 	"(international names are stored as A-labels).",
@@ -193,6 +205,7 @@ static int opt_store(struct opts *o, const struct optdef *d, const char *v)
 	case O_HOSTMASTER: single = &o->hostmaster; break;
 	case O_TTL: single = &o->ttl; break;
 	case O_ZONE: single = &o->zone; break;
+	case O_WILDCARD: single = &o->wildcard; break;
 	}
 	if (*single) {
 		say("--%s given twice", d->name);
@@ -241,6 +254,23 @@ static int parse_opt(int argc, char **argv, int *i, const struct cmd *c,
 	return opt_store(o, d, v);
 }
 
+/* C's options of which at least one is needed ("--ip or --wildcard"). */
+static int check_one_of(const struct cmd *c, const struct opts *o)
+{
+	char names[64] = "";
+	size_t n = 0;
+
+	if (!c->one_of || (o->seen & c->one_of))
+		return CTL_OK;
+	for (size_t k = 0; k < sizeof optdefs / sizeof optdefs[0]; k++)
+		if ((c->one_of & optdefs[k].bit) && n < sizeof names)
+			n += (size_t)snprintf(names + n, sizeof names - n,
+					      "%s--%s", n ? " or " : "",
+					      optdefs[k].name);
+	say("%s %s: missing %s", c->group, c->verb, names);
+	return CTL_USAGE;
+}
+
 /*
  * Parse the ARGC arguments after "GROUP VERB".  Words starting with "--"
  * are options (until a lone "--"); anything else, "-a.example" included,
@@ -280,7 +310,7 @@ static int parse_args(int argc, char **argv, const struct cmd *c,
 			    optdefs[k].name);
 			return CTL_USAGE;
 		}
-	return CTL_OK;
+	return check_one_of(c, o);
 }
 
 /* ---- argument checks ------------------------------------------------ */
@@ -558,6 +588,23 @@ static void purge_host(const struct ctl *c, const char *fqdn,
 {
 	const char *names[2] = {fqdn, zone};
 
+	purge(c, names, 2);
+}
+
+/* Purge host FQDN and its ZONE; with SUBTREE every name below FQDN too
+ * ("FQDN$"): a wildcard host's answers are cached under the names asked
+ * for. */
+static void purge_host_sub(const struct ctl *c, const char *fqdn,
+			   const char *zone, bool subtree)
+{
+	char sub[DDNS_NAME_BUF + 1];
+	const char *names[2] = {sub, zone};
+
+	if (!subtree) {
+		purge_host(c, fqdn, zone);
+		return;
+	}
+	snprintf(sub, sizeof sub, "%s$", fqdn);
 	purge(c, names, 2);
 }
 
@@ -1003,6 +1050,43 @@ static void host_print_addrs(const struct ddns_host *h)
 	       s6 ? s6 : "none");
 }
 
+/* The --wildcard of O into *WILD: 1 on, 0 off, -1 not given. */
+static int parse_wildcard(const struct opts *o, int *wild)
+{
+	*wild = -1;
+	if (!o->wildcard)
+		return CTL_OK;
+	if (strcmp(o->wildcard, "on") == 0) {
+		*wild = 1;
+	} else if (strcmp(o->wildcard, "off") == 0) {
+		*wild = 0;
+	} else {
+		say("invalid --wildcard '%s' (on or off)", o->wildcard);
+		return CTL_USAGE;
+	}
+	return CTL_OK;
+}
+
+/* Set H's wildcard flag as WILD says (-1: leave); true if it changed. */
+static bool apply_wildcard(struct ddns_host *h, int wild)
+{
+	uint32_t f0 = h->flags;
+
+	if (wild == 1)
+		h->flags |= DDNS_HOST_WILDCARD;
+	else if (wild == 0)
+		h->flags &= ~(uint32_t)DDNS_HOST_WILDCARD;
+	return h->flags != f0;
+}
+
+static void host_print_set(const struct ddns_host *h, int wild)
+{
+	host_print_addrs(h);
+	if (wild >= 0)
+		printf("host %s: wildcard %s\n", h->fqdn,
+		       h->flags & DDNS_HOST_WILDCARD ? "on" : "off");
+}
+
 static int cmd_host_set(struct ctl *c, const struct opts *o)
 {
 	struct ddns_host h;
@@ -1010,29 +1094,123 @@ static int cmd_host_set(struct ctl *c, const struct opts *o)
 	struct ip_args ip;
 	char fqdn[DDNS_NAME_BUF];
 	ddns_txn *t = NULL;
-	int rc;
+	bool changed, was_wild;
+	int rc, wild;
 
 	if ((rc = arg_name("host", o->pos, fqdn)) != 0 ||
-	    (rc = parse_ips(o, &ip)) != 0 || (rc = txn_begin(c, true, &t)) != 0)
+	    (rc = parse_ips(o, &ip)) != 0 ||
+	    (rc = parse_wildcard(o, &wild)) != 0 ||
+	    (rc = txn_begin(c, true, &t)) != 0)
 		return rc;
 	if ((rc = host_load(t, fqdn, &h, &z)) != 0)
 		goto fail;
-	if (!apply_ips(&h, &ip, time(NULL))) {
+	was_wild = h.flags & DDNS_HOST_WILDCARD;
+	changed = apply_ips(&h, &ip, time(NULL));
+	changed |= apply_wildcard(&h, wild);
+	if (!changed) {
 		ddns_txn_abort(t);
 		printf("unchanged: ");
-		host_print_addrs(&h);
+		host_print_set(&h, wild);
 		return CTL_OK;
 	}
 	if ((rc = host_store(t, &h, &z)) != 0)
 		goto fail;
 	if ((rc = txn_commit(t)) != 0)
 		return rc;
-	host_print_addrs(&h);
-	purge_host(c, fqdn, z.name);
+	host_print_set(&h, wild);
+	purge_host_sub(c, fqdn, z.name,
+		       was_wild || (h.flags & DDNS_HOST_WILDCARD));
 	return CTL_OK;
 fail:
 	ddns_txn_abort(t);
 	return rc;
+}
+
+/* Start counting H's client faults afresh (its abuse threshold). */
+static int reset_fault_window(ddns_txn *t, const char *fqdn)
+{
+	struct ddns_fault f;
+	int rc = ddns_fault_get(t, fqdn, &f);
+
+	if (rc == DDNS_ENOTFOUND)
+		return CTL_OK;
+	if (rc != 0)
+		return store_err("cannot read the faults of", fqdn, rc);
+	f.window_start = 0;
+	f.window_count = 0;
+	if ((rc = ddns_fault_put(t, fqdn, &f)) != 0)
+		return store_err("cannot write the faults of", fqdn, rc);
+	return CTL_OK;
+}
+
+/* An operator's change of one host flag. */
+struct flag_op {
+	uint32_t flag;
+	bool on;
+	const char *done, *already; /* "host X <done>" / "host X <already>" */
+};
+
+static int host_flag(struct ctl *c, const struct opts *o,
+		     const struct flag_op *op)
+{
+	struct ddns_host h;
+	struct ddns_zone z;
+	char fqdn[DDNS_NAME_BUF];
+	ddns_txn *t = NULL;
+	bool changed;
+	int rc;
+
+	if ((rc = arg_name("host", o->pos, fqdn)) != 0 ||
+	    (rc = txn_begin(c, true, &t)) != 0)
+		return rc;
+	if ((rc = host_load(t, fqdn, &h, &z)) != 0)
+		goto fail;
+	changed = !(h.flags & op->flag) != !op->on;
+	h.flags = op->on ? h.flags | op->flag : h.flags & ~op->flag;
+	/* the records appear or vanish: a new serial, as for any change */
+	if (changed && (rc = host_store(t, &h, &z)) != 0)
+		goto fail;
+	if (op->flag == DDNS_HOST_ABUSE &&
+	    (rc = reset_fault_window(t, fqdn)) != 0)
+		goto fail;
+	if ((rc = txn_commit(t)) != 0)
+		return rc;
+	printf("host %s %s\n", fqdn, changed ? op->done : op->already);
+	if (changed)
+		purge_host_sub(c, fqdn, z.name,
+			       h.flags & DDNS_HOST_WILDCARD);
+	return CTL_OK;
+fail:
+	ddns_txn_abort(t);
+	return rc;
+}
+
+static int cmd_host_block(struct ctl *c, const struct opts *o)
+{
+	static const struct flag_op op = {
+	    DDNS_HOST_BLOCKED, true,
+	    "blocked: its records are withdrawn, its updates answer abuse",
+	    "is already blocked"};
+
+	return host_flag(c, o, &op);
+}
+
+static int cmd_host_unblock(struct ctl *c, const struct opts *o)
+{
+	static const struct flag_op op = {DDNS_HOST_BLOCKED, false,
+					  "unblocked", "is not blocked"};
+
+	return host_flag(c, o, &op);
+}
+
+static int cmd_host_clear_abuse(struct ctl *c, const struct opts *o)
+{
+	static const struct flag_op op = {
+	    DDNS_HOST_ABUSE, false,
+	    "no longer flagged for abuse; its client faults count afresh",
+	    "is not flagged for abuse; its client faults count afresh"};
+
+	return host_flag(c, o, &op);
 }
 
 static int cmd_host_del(struct ctl *c, const struct opts *o)
@@ -1066,7 +1244,9 @@ fail:
 	return rc;
 }
 
-static json_t *host_json(const struct ddns_host *h, const char *zone)
+/* H as a JSON object; F holds its fault record (empty text: none). */
+static json_t *host_json(const struct ddns_host *h, const char *zone,
+			 const struct ddns_fault *f)
 {
 	char a4[DDNS_ADDR_STRLEN], a6[DDNS_ADDR_STRLEN];
 	const char *s4 = host_addr(h, AF_INET, a4);
@@ -1085,10 +1265,16 @@ static json_t *host_json(const struct ddns_host *h, const char *zone)
 	bad |= jset(o, "wildcard", json_boolean(h->flags & DDNS_HOST_WILDCARD));
 	bad |= jset(o, "blocked", json_boolean(h->flags & DDNS_HOST_BLOCKED));
 	bad |= jset(o, "abuse", json_boolean(h->flags & DDNS_HOST_ABUSE));
+	bad |= jset(o, "tls4", json_boolean(h->flags & DDNS_HOST_TLS4));
+	bad |= jset(o, "tls6", json_boolean(h->flags & DDNS_HOST_TLS6));
 	bad |= jset(o, "client_faults", json_integer(h->client_faults));
 	bad |= jset(o, "server_faults", json_integer(h->server_faults));
 	bad |= jset(o, "auth_faults", json_integer(h->auth_faults));
 	bad |= jset(o, "last_fault", time_json(h->last_fault));
+	/* the store holds printable ASCII only: valid UTF-8 for jansson */
+	bad |= jset(o, "last_fault_text", f->last_text[0]
+					      ? json_string(f->last_text)
+					      : json_null());
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -1097,6 +1283,7 @@ static json_t *host_json(const struct ddns_host *h, const char *zone)
 }
 
 struct host_list {
+	ddns_txn *t;
 	const struct zone_vec *zv;
 	json_t *arr; /* NULL: print a table */
 };
@@ -1109,7 +1296,15 @@ static int host_list_cb(const struct ddns_host *h, void *arg)
 	const char *s4, *s6, *up;
 
 	if (hl->arr) {
-		json_t *o = host_json(h, zone);
+		struct ddns_fault f;
+		json_t *o;
+		int rc = ddns_fault_get(hl->t, h->fqdn, &f);
+
+		if (rc == DDNS_ENOTFOUND)
+			memset(&f, 0, sizeof f);
+		else if (rc != 0)
+			return rc;
+		o = host_json(h, zone, &f);
 		if (!o || json_array_append_new(hl->arr, o) != 0)
 			return DDNS_ENOMEM;
 		return 0;
@@ -1156,6 +1351,7 @@ static int cmd_host_list(struct ctl *c, const struct opts *o)
 
 	if ((rc = txn_begin(c, false, &t)) != 0)
 		return rc;
+	hl.t = t;
 	if ((rc = host_list_zone(t, o, &zbuf, &z)) != 0 ||
 	    (rc = load_zones(t, &zv, false)) != 0)
 		goto done;
@@ -1183,16 +1379,19 @@ done:
 static const struct cmd cmds[] = {
 	{"zone", "add",
 	 "ZONE --ns NAME [--ns NAME]... --hostmaster ADDR [--ttl SECONDS]",
-	 O_NS | O_HOSTMASTER | O_TTL, O_NS | O_HOSTMASTER, true, cmd_zone_add},
-	{"zone", "list", "[--json]", O_JSON, 0, false, cmd_zone_list},
-	{"zone", "del", "ZONE [--force]", O_FORCE, 0, true, cmd_zone_del},
-	{"host", "add", "FQDN [--ip ADDR]...", O_IP, 0, true, cmd_host_add},
-	{"host", "secret", "FQDN", 0, 0, true, cmd_host_secret},
-	{"host", "set", "FQDN --ip ADDR|none [--ip ADDR]", O_IP, O_IP, true,
-	 cmd_host_set},
-	{"host", "del", "FQDN", 0, 0, true, cmd_host_del},
+	 O_NS | O_HOSTMASTER | O_TTL, O_NS | O_HOSTMASTER, true, cmd_zone_add, 0},
+	{"zone", "list", "[--json]", O_JSON, 0, false, cmd_zone_list, 0},
+	{"zone", "del", "ZONE [--force]", O_FORCE, 0, true, cmd_zone_del, 0},
+	{"host", "add", "FQDN [--ip ADDR]...", O_IP, 0, true, cmd_host_add, 0},
+	{"host", "secret", "FQDN", 0, 0, true, cmd_host_secret, 0},
+	{"host", "set", "FQDN --ip ADDR|none [--ip ADDR] [--wildcard on|off]",
+	 O_IP | O_WILDCARD, 0, true, cmd_host_set, O_IP | O_WILDCARD},
+	{"host", "del", "FQDN", 0, 0, true, cmd_host_del, 0},
+	{"host", "block", "FQDN", 0, 0, true, cmd_host_block, 0},
+	{"host", "unblock", "FQDN", 0, 0, true, cmd_host_unblock, 0},
+	{"host", "clear-abuse", "FQDN", 0, 0, true, cmd_host_clear_abuse, 0},
 	{"host", "list", "[--json] [--zone ZONE]", O_JSON | O_ZONE, 0, false,
-	 cmd_host_list},
+	 cmd_host_list, 0},
 };
 static const size_t n_cmds = sizeof cmds / sizeof cmds[0];
 

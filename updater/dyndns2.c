@@ -5,6 +5,7 @@
 #include "dyndns2.h"
 
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -377,16 +378,20 @@ fail:
 	return rc;
 }
 
+/* Same addresses, and the same TLS mark on each family to be written: a
+ * client moving to HTTPS is recorded even when its address stays. */
 static bool host_unchanged(const struct ddns_host *h,
 			   const struct ddns_d2_update *u)
 {
 	if (u->v4.family != 0 &&
 	    (!(h->flags & DDNS_HOST_V4) ||
-	     memcmp(&h->v4, &u->v4.u.v4, sizeof h->v4) != 0))
+	     memcmp(&h->v4, &u->v4.u.v4, sizeof h->v4) != 0 ||
+	     !(h->flags & DDNS_HOST_TLS4) != !u->tls))
 		return false;
 	if (u->v6.family != 0 &&
 	    (!(h->flags & DDNS_HOST_V6) ||
-	     memcmp(&h->v6, &u->v6.u.v6, sizeof h->v6) != 0))
+	     memcmp(&h->v6, &u->v6.u.v6, sizeof h->v6) != 0 ||
+	     !(h->flags & DDNS_HOST_TLS6) != !u->tls))
 		return false;
 	return true;
 }
@@ -410,12 +415,14 @@ static int authenticate(ddns_txn *t, const struct ddns_d2_req *r,
 
 	plan->n = 1;
 	plan->code[0] = DDNS_D2_BADAUTH;
+	plan->cred_given = r->auth_broken;
 	if (ddns_d2_credentials(r, &user, &ulen, &pass, &plen) != 0)
 		return 0;
+	plan->cred_given = true;
 	if (ddns_name_normalize(user, ulen, plan->upd.fqdn) == 0) {
 		rc = ddns_host_get(t, plan->upd.fqdn, h);
 		if (rc == 0) {
-			known = true;
+			known = plan->known = true;
 			cred = &h->cred;
 		} else if (rc != DDNS_ENOTFOUND) {
 			return rc;
@@ -438,6 +445,199 @@ static bool plan_pending(const struct ddns_d2_plan *plan)
 	return false;
 }
 
+/* ---- fault texts ------------------------------------------------------ */
+
+/* A fault text being built: printable ASCII, cut at DDNS_FAULT_TEXT_MAX. */
+struct ftext {
+	char s[DDNS_FAULT_TEXT_MAX + 1];
+	size_t n;
+};
+
+/* Append S (LEN bytes of untrusted text): other octets become '?'. */
+static void ftext_add(struct ftext *t, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len && t->n < DDNS_FAULT_TEXT_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		t->s[t->n++] = c >= 0x20 && c <= 0x7e ? (char)c : '?';
+	}
+	t->s[t->n] = '\0';
+}
+
+static void ftext_adds(struct ftext *t, const char *s)
+{
+	ftext_add(t, s, strlen(s));
+}
+
+/* "; " between the parts of one request's fault. */
+static void ftext_sep(struct ftext *t)
+{
+	if (t->n > 0)
+		ftext_adds(t, "; ");
+}
+
+void ddns_d2_fault_set(struct ddns_d2_fault *f, const char *fqdn, int kind,
+		       const char *text)
+{
+	struct ftext t = {.n = 0};
+
+	memset(f, 0, sizeof *f);
+	snprintf(f->fqdn, sizeof f->fqdn, "%s", fqdn);
+	f->kind = (uint8_t)kind;
+	ftext_adds(&t, text);
+	memcpy(f->text, t.s, t.n + 1);
+}
+
+void ddns_d2_plan_fail(struct ddns_d2_plan *plan, int rc)
+{
+	char text[64];
+
+	plan->n = 1;
+	plan->code[0] = DDNS_D2_911;
+	plan->write = false;
+	snprintf(text, sizeof text, "911: %s", ddns_strerror(rc));
+	if (plan->upd.fqdn[0])
+		ddns_d2_fault_set(&plan->fault, plan->upd.fqdn,
+				  DDNS_FAULT_SERVER, text);
+}
+
+/* " v4,v6" of U (whichever it sets) onto T. */
+static void ftext_addrs(struct ftext *t, const struct ddns_d2_update *u)
+{
+	char a[DDNS_ADDR_STRLEN];
+
+	if (u->v4.family != 0) {
+		ftext_adds(t, " ");
+		ftext_adds(t, ddns_addr_format(&u->v4, a, sizeof a));
+	}
+	if (u->v6.family != 0) {
+		ftext_adds(t, u->v4.family != 0 ? "," : " ");
+		ftext_adds(t, ddns_addr_format(&u->v6, a, sizeof a));
+	}
+}
+
+/* "dnserr:" and every address value R sent, as sent. */
+static void ftext_dnserr(struct ftext *t, const struct ddns_d2_req *r)
+{
+	static const int params[] = {DDNS_D2_P_MYIP, DDNS_D2_P_IP,
+				     DDNS_D2_P_MYIPV4, DDNS_D2_P_MYIPV6,
+				     DDNS_D2_P_IPV6};
+
+	ftext_adds(t, "dnserr:");
+	for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+		const struct ddns_d2_field *f = &r->param[params[i]];
+
+		if (f->set && f->len > 0) {
+			ftext_adds(t, " ");
+			ftext_add(t, f->p, f->len);
+		}
+	}
+}
+
+/* Line I's code C and, for a name it refused, the name as sent. */
+static void ftext_line(struct ftext *t, const struct ddns_d2_plan *plan,
+		       unsigned i, const char *name, size_t len, bool *once)
+{
+	int c = plan->code[i];
+
+	if (c == DDNS_D2_NOHOST || c == DDNS_D2_NOTFQDN) {
+		ftext_sep(t);
+		ftext_adds(t, ddns_d2_code_str(c));
+		ftext_adds(t, " ");
+		ftext_add(t, name, len);
+	} else if (c == DDNS_D2_NUMHOST) {
+		ftext_sep(t);
+		ftext_adds(t, "numhost");
+	} else if (c == DDNS_D2_NOCHG && !*once) {
+		*once = true; /* every nochg line has the same addresses */
+		ftext_sep(t);
+		ftext_adds(t, "nochg");
+		ftext_addrs(t, &plan->upd);
+	}
+}
+
+/* The client fault of an authenticated request's final PLAN, if any.
+ * The hostname list is split as ddns_d2_hostnames split it. */
+static void client_fault(struct ddns_d2_plan *plan, const struct ddns_d2_req *r)
+{
+	const struct ddns_d2_field *hf = &r->param[DDNS_D2_P_HOSTNAME];
+	const char *s = hf->set ? hf->p : "";
+	const char *end = s + (hf->set ? hf->len : 0);
+	struct ftext t = {.n = 0};
+	bool once = false;
+
+	for (unsigned i = 0; i < plan->n; i++) {
+		const char *comma = memchr(s, ',', (size_t)(end - s));
+		const char *e = comma ? comma : end, *name = s;
+		size_t len = (size_t)(e - s);
+
+		trim(&name, &len);
+		ftext_line(&t, plan, i, name, len, &once);
+		s = comma ? comma + 1 : end;
+	}
+	for (unsigned i = 0; i < plan->n; i++)
+		if (plan->code[i] == DDNS_D2_DNSERR) {
+			ftext_sep(&t);
+			ftext_dnserr(&t, r);
+			break;
+		}
+	if (t.n > 0)
+		ddns_d2_fault_set(&plan->fault, plan->upd.fqdn,
+				  DDNS_FAULT_CLIENT, t.s);
+}
+
+/* A wrong secret for an existing host is that host's auth fault. */
+static void auth_fault(struct ddns_d2_plan *plan,
+		       const struct ddns_addr *client)
+{
+	char text[64], a[DDNS_ADDR_STRLEN];
+
+	if (!plan->known)
+		return;
+	if (client && client->family != 0)
+		snprintf(text, sizeof text, "badauth from %s",
+			 ddns_addr_format(client, a, sizeof a));
+	else
+		snprintf(text, sizeof text, "badauth");
+	ddns_d2_fault_set(&plan->fault, plan->upd.fqdn, DDNS_FAULT_AUTH, text);
+}
+
+int ddns_d2_username(const struct ddns_d2_req *r, char fqdn[DDNS_NAME_BUF])
+{
+	const char *user, *pass;
+	size_t ulen, plen;
+
+	fqdn[0] = '\0';
+	if (ddns_d2_credentials(r, &user, &ulen, &pass, &plen) != 0 ||
+	    ddns_name_normalize(user, ulen, fqdn) != 0) {
+		fqdn[0] = '\0';
+		return DDNS_EINVAL;
+	}
+	return 0;
+}
+
+/* The lines of an authenticated request (host H) and whether to write. */
+static void judge(const struct ddns_d2_req *r, const struct ddns_addr *client,
+		  const struct ddns_host *h, struct ddns_d2_plan *plan)
+{
+	ddns_d2_hostnames(r, plan->upd.fqdn, plan);
+	if (!plan_pending(plan))
+		return;
+	if (host_refused(h)) {
+		ddns_d2_plan_finish(plan, DDNS_D2_ABUSE);
+		return;
+	}
+	if (ddns_d2_addresses(r, client, &plan->upd.v4, &plan->upd.v6) != 0) {
+		ddns_d2_plan_finish(plan, DDNS_D2_DNSERR);
+		return;
+	}
+	if (host_unchanged(h, &plan->upd)) {
+		ddns_d2_plan_finish(plan, DDNS_D2_NOCHG);
+		return;
+	}
+	plan->write = true;
+}
+
 int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
 		   const struct ddns_addr *client, struct ddns_d2_plan *plan)
 {
@@ -445,29 +645,17 @@ int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
 	int rc;
 
 	memset(plan, 0, sizeof *plan);
+	plan->upd.tls = r->tls;
 	if ((rc = authenticate(t, r, plan, &h)) != 0) {
-		plan->n = 1;
-		plan->code[0] = DDNS_D2_911;
+		ddns_d2_plan_fail(plan, rc);
 		return rc;
 	}
-	if (!plan->authed)
-		return 0;
-	ddns_d2_hostnames(r, plan->upd.fqdn, plan);
-	if (!plan_pending(plan))
-		return 0;
-	if (host_refused(&h)) {
-		ddns_d2_plan_finish(plan, DDNS_D2_ABUSE);
+	if (!plan->authed) {
+		auth_fault(plan, client);
 		return 0;
 	}
-	if (ddns_d2_addresses(r, client, &plan->upd.v4, &plan->upd.v6) != 0) {
-		ddns_d2_plan_finish(plan, DDNS_D2_DNSERR);
-		return 0;
-	}
-	if (host_unchanged(&h, &plan->upd)) {
-		ddns_d2_plan_finish(plan, DDNS_D2_NOCHG);
-		return 0;
-	}
-	plan->write = true;
+	judge(r, client, &h, plan);
+	client_fault(plan, r);
 	return 0;
 }
 
@@ -495,14 +683,18 @@ int ddns_d2_apply(ddns_txn *t, struct ddns_d2_update *u, int64_t now)
 		u->code = DDNS_D2_NOCHG;
 		return 0;
 	}
-	/* Plain HTTP for now: the touched families lose their TLS mark. */
+	/* The families written get the TLS mark of this request. */
 	if (u->v4.family != 0) {
 		h.v4 = u->v4.u.v4;
 		h.flags = (h.flags | DDNS_HOST_V4) & ~(uint32_t)DDNS_HOST_TLS4;
+		if (u->tls)
+			h.flags |= DDNS_HOST_TLS4;
 	}
 	if (u->v6.family != 0) {
 		h.v6 = u->v6.u.v6;
 		h.flags = (h.flags | DDNS_HOST_V6) & ~(uint32_t)DDNS_HOST_TLS6;
+		if (u->tls)
+			h.flags |= DDNS_HOST_TLS6;
 	}
 	h.updated = now;
 	if ((rc = ddns_zone_get_by_id(t, h.zone_id, &z)) != 0 ||
@@ -514,18 +706,158 @@ int ddns_d2_apply(ddns_txn *t, struct ddns_d2_update *u, int64_t now)
 	return 0;
 }
 
-/* True if U[I] is the first changed update of its zone in U[0..I]. */
-static bool first_of_zone(struct ddns_d2_update *const *u, size_t i)
+/* ---- counting faults -------------------------------------------------- */
+
+static void count_up(uint32_t *c)
 {
-	for (size_t j = 0; j < i; j++)
-		if (u[j]->code == DDNS_D2_GOOD &&
-		    strcmp(u[j]->zone, u[i]->zone) == 0)
-			return false;
-	return true;
+	if (*c < UINT32_MAX)
+		(*c)++;
 }
 
-int ddns_d2_commit(ddns_store *s, struct ddns_d2_update *const *u, size_t n,
-		   int64_t now)
+/* One more client fault in FR's window (a new window once the last one
+ * has run out); true if that puts the host past POL's threshold. */
+static bool window_add(struct ddns_fault *fr, const struct ddns_d2_policy *pol,
+		       int64_t now)
+{
+	int64_t win = pol->fault_window ? pol->fault_window : 1;
+
+	if (fr->window_start == 0 || now < fr->window_start ||
+	    now - fr->window_start >= win) {
+		fr->window_start = now;
+		fr->window_count = 0;
+	}
+	count_up(&fr->window_count);
+	return pol->client_faults != 0 && fr->window_count > pol->client_faults;
+}
+
+/* Flag H as abuse; F learns the zone and wildcard-ness to purge. */
+static int flag_abuse(ddns_txn *t, struct ddns_host *h, struct ddns_d2_fault *f)
+{
+	struct ddns_zone z;
+	int rc = ddns_zone_get_by_id(t, h->zone_id, &z);
+
+	if (rc != 0)
+		return rc == DDNS_ENOTFOUND ? DDNS_ECORRUPT : rc;
+	h->flags |= DDNS_HOST_ABUSE;
+	memcpy(f->zone, z.name, sizeof f->zone);
+	f->wildcard = (h->flags & DDNS_HOST_WILDCARD) != 0;
+	f->flagged = true;
+	return 0;
+}
+
+int ddns_d2_fault_apply(ddns_txn *t, struct ddns_d2_fault *f,
+			const struct ddns_d2_policy *pol, int64_t now)
+{
+	static const struct ddns_d2_policy never = {0, 3600};
+	struct ddns_fault fr;
+	struct ddns_host h;
+	int rc;
+
+	f->flagged = false;
+	if (f->kind == DDNS_FAULT_NONE || f->kind > DDNS_FAULT_AUTH ||
+	    !f->fqdn[0])
+		return 0;
+	if ((rc = ddns_host_get(t, f->fqdn, &h)) != 0)
+		return rc == DDNS_ENOTFOUND ? 0 : rc; /* deleted meanwhile */
+	/* a flagged or blocked host's client is told so and not counted */
+	if (f->kind == DDNS_FAULT_CLIENT && host_refused(&h))
+		return 0;
+	rc = ddns_fault_get(t, f->fqdn, &fr);
+	if (rc == DDNS_ENOTFOUND)
+		memset(&fr, 0, sizeof fr);
+	else if (rc != 0)
+		return rc;
+	if (f->kind == DDNS_FAULT_CLIENT) {
+		count_up(&h.client_faults);
+		if (window_add(&fr, pol ? pol : &never, now) &&
+		    (rc = flag_abuse(t, &h, f)) != 0)
+			return rc;
+	} else {
+		count_up(f->kind == DDNS_FAULT_SERVER ? &h.server_faults
+						      : &h.auth_faults);
+	}
+	h.last_fault = now;
+	fr.last_kind = f->kind;
+	snprintf(fr.last_text, sizeof fr.last_text, "%s", f->text);
+	if ((rc = ddns_host_put(t, &h)) != 0 ||
+	    (rc = ddns_fault_put(t, f->fqdn, &fr)) != 0)
+		return rc;
+	return 0;
+}
+
+/* An update that ended NOCHG is a client fault, counted at once. */
+static int nochg_fault(ddns_txn *t, struct ddns_d2_update *u,
+		       const struct ddns_d2_policy *pol, int64_t now)
+{
+	struct ddns_d2_fault f;
+	struct ftext text = {.n = 0};
+	int rc;
+
+	u->flagged = false;
+	if (u->code != DDNS_D2_NOCHG)
+		return 0;
+	ftext_adds(&text, "nochg");
+	ftext_addrs(&text, u);
+	ddns_d2_fault_set(&f, u->fqdn, DDNS_FAULT_CLIENT, text.s);
+	if ((rc = ddns_d2_fault_apply(t, &f, pol, now)) != 0 || !f.flagged)
+		return rc;
+	u->flagged = true;
+	memcpy(u->zone, f.zone, sizeof u->zone);
+	u->wildcard = f.wildcard;
+	return 0;
+}
+
+/* The zone a batch entry changed (an address written, a host flagged), or
+ * NULL. */
+static const char *upd_zone(const struct ddns_d2_update *u)
+{
+	return u->code == DDNS_D2_GOOD || u->flagged ? u->zone : NULL;
+}
+
+static const char *fault_zone(const struct ddns_d2_fault *f)
+{
+	return f->flagged ? f->zone : NULL;
+}
+
+/* True if ZONE is changed by one of U[0..NU) or F[0..NF). */
+static bool zone_seen(const char *zone, struct ddns_d2_update *const *u,
+		      size_t nu, const struct ddns_d2_fault *f, size_t nf)
+{
+	for (size_t j = 0; j < nu; j++)
+		if (upd_zone(u[j]) && strcmp(upd_zone(u[j]), zone) == 0)
+			return true;
+	for (size_t j = 0; j < nf; j++)
+		if (fault_zone(&f[j]) && strcmp(fault_zone(&f[j]), zone) == 0)
+			return true;
+	return false;
+}
+
+/* One serial bump for every zone the batch changed. */
+static int bump_serials(ddns_txn *t, struct ddns_d2_update *const *u, size_t n,
+			const struct ddns_d2_fault *f, size_t nf)
+{
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *z = upd_zone(u[i]);
+
+		if (z && !zone_seen(z, u, i, f, 0) &&
+		    (rc = ddns_zone_bump_serial(t, z, NULL)) != 0)
+			return rc;
+	}
+	for (size_t i = 0; i < nf; i++) {
+		const char *z = fault_zone(&f[i]);
+
+		if (z && !zone_seen(z, u, n, f, i) &&
+		    (rc = ddns_zone_bump_serial(t, z, NULL)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int ddns_d2_commit_batch(ddns_store *s, struct ddns_d2_update *const *u,
+			 size_t n, struct ddns_d2_fault *f, size_t nf,
+			 const struct ddns_d2_policy *pol, int64_t now)
 {
 	ddns_txn *t = NULL;
 	int rc;
@@ -533,18 +865,24 @@ int ddns_d2_commit(ddns_store *s, struct ddns_d2_update *const *u, size_t n,
 	if ((rc = ddns_txn_begin(s, true, &t)) != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++)
-		if ((rc = ddns_d2_apply(t, u[i], now)) != 0)
+		if ((rc = ddns_d2_apply(t, u[i], now)) != 0 ||
+		    (rc = nochg_fault(t, u[i], pol, now)) != 0)
 			goto fail;
-	for (size_t i = 0; i < n; i++) {
-		if (u[i]->code != DDNS_D2_GOOD || !first_of_zone(u, i))
-			continue;
-		if ((rc = ddns_zone_bump_serial(t, u[i]->zone, NULL)) != 0)
+	for (size_t i = 0; i < nf; i++)
+		if ((rc = ddns_d2_fault_apply(t, &f[i], pol, now)) != 0)
 			goto fail;
-	}
+	if ((rc = bump_serials(t, u, n, f, nf)) != 0)
+		goto fail;
 	return ddns_txn_commit(t);
 fail:
 	ddns_txn_abort(t);
 	return rc;
+}
+
+int ddns_d2_commit(ddns_store *s, struct ddns_d2_update *const *u, size_t n,
+		   int64_t now)
+{
+	return ddns_d2_commit_batch(s, u, n, NULL, 0, NULL, now);
 }
 
 void ddns_d2_plan_finish(struct ddns_d2_plan *plan, int code)

@@ -11,10 +11,23 @@
  *   2. ddns_d2_decide authenticates (read transaction) and judges every
  *      hostname and the addresses: the plan either is final already
  *      (badauth, nochg, notfqdn...) or holds one update to write;
- *   3. ddns_d2_commit applies a batch of updates in one write transaction
- *      with one serial bump per zone;
+ *   3. ddns_d2_commit_batch applies a batch of updates, and the faults
+ *      to count, in one write transaction with one serial bump per zone;
  *   4. ddns_d2_plan_finish and ddns_d2_format give the reply body and its
  *      HTTP status.
+ *
+ * Faults.  Each request that ends in a client fault (nochg, nohost,
+ * notfqdn, numhost, dnserr: one per request, however many lines), a
+ * server fault (911) or an auth fault (a wrong secret for an existing
+ * host) yields one struct ddns_d2_fault in its plan.  The caller queues
+ * it for the next group commit instead of writing it on its own, and
+ * answers at once: counting never delays a reply nor costs an fsync of
+ * its own.  Every nochg counts, the first after a good one included:
+ * the abuse threshold ([abuse] client_faults per fault_window, default
+ * 120 an hour) is what tolerates a client that updates every minute.
+ * Past it the host gets DDNS_HOST_ABUSE; a flagged or blocked host's
+ * updates answer "abuse" with HTTP 200 (so that ddclient, which reads
+ * only 2xx and 401 bodies, logs the reason) and count nothing more.
  */
 #ifndef DDNS_DYNDNS2_H
 #define DDNS_DYNDNS2_H
@@ -88,6 +101,8 @@ struct ddns_d2_req {
 	struct ddns_d2_field auth_pass;
 	bool auth_basic;  /* a Basic header was decoded */
 	bool auth_broken; /* a Basic header was present but broken */
+	bool tls;	  /* came over TLS (set by the caller; kept by
+			     ddns_d2_req_clear) */
 	size_t used;	  /* bytes of arena in use */
 	char arena[DDNS_D2_ARENA];
 };
@@ -99,10 +114,33 @@ struct ddns_d2_update {
 	struct ddns_cred cred; /* the credential the secret was checked on */
 	struct ddns_addr v4;   /* family 0: leave the A record alone */
 	struct ddns_addr v6;   /* family 0: leave the AAAA record alone */
+	bool tls;	       /* sets (else clears) DDNS_HOST_TLS4/6 of the
+				  families written */
 	/* output, set by ddns_d2_apply */
 	int code;		  /* GOOD, NOCHG, BADAUTH or ABUSE */
-	char zone[DDNS_NAME_BUF]; /* the host's zone when GOOD */
+	char zone[DDNS_NAME_BUF]; /* the host's zone when GOOD or flagged */
 	bool wildcard;		  /* host has DDNS_HOST_WILDCARD */
+	/* output of ddns_d2_commit_batch: the NOCHG this update ended in
+	 * was the client fault that flagged the host (purge it) */
+	bool flagged;
+};
+
+/* A fault to count on a host (see the top of this file). */
+struct ddns_d2_fault {
+	/* input */
+	char fqdn[DDNS_NAME_BUF]; /* the host; "" = no fault */
+	uint8_t kind;		  /* enum ddns_fault_kind; NONE = no fault */
+	char text[DDNS_FAULT_TEXT_MAX + 1]; /* printable ASCII */
+	/* output of ddns_d2_commit_batch */
+	bool flagged;		  /* this fault set DDNS_HOST_ABUSE */
+	bool wildcard;		  /* ... on a host with DDNS_HOST_WILDCARD */
+	char zone[DDNS_NAME_BUF]; /* ... whose zone is this */
+};
+
+/* When client faults flag a host (conf.h [abuse]). */
+struct ddns_d2_policy {
+	unsigned client_faults; /* flag past this many per window; 0 never */
+	unsigned fault_window;	/* seconds; 0 is taken as 1 */
 };
 
 /* What to answer: one code per hostname line, in request order. */
@@ -111,8 +149,11 @@ struct ddns_d2_plan {
 	uint8_t code[DDNS_D2_HOSTS_MAX]; /* enum ddns_d2_code */
 	bool write;		   /* upd must go through ddns_d2_commit */
 	bool authed;		   /* the secret matched */
+	bool cred_given;	   /* credentials were sent (even broken) */
+	bool known;		   /* the username names an existing host */
 	struct ddns_d2_update upd; /* fqdn is "" when the username is not a
 				      valid name */
+	struct ddns_d2_fault fault; /* kind NONE when nothing to count */
 };
 
 /* Reset R for a new request; the used arena (passwords) is wiped. */
@@ -162,6 +203,14 @@ int ddns_d2_credentials(const struct ddns_d2_req *r, const char **user,
 			size_t *ulen, const char **pass, size_t *plen);
 
 /*
+ * The username of R's credentials, normalised, into FQDN: the host a rate
+ * limit per host applies to, known before the secret is verified.
+ * Returns 0, or DDNS_EINVAL when there are no credentials or the username
+ * is not a valid name (FQDN is then "").
+ */
+int ddns_d2_username(const struct ddns_d2_req *r, char fqdn[DDNS_NAME_BUF]);
+
+/*
  * Judge R's hostname list (absent or empty: FQDN itself) against the
  * authenticated FQDN: each line of PLAN gets PENDING when it names FQDN,
  * NOTFQDN when it is not a valid fully qualified name, NOHOST otherwise;
@@ -187,9 +236,13 @@ int ddns_d2_addresses(const struct ddns_d2_req *r,
  * Decide request R from CLIENT using the read (or write) transaction T:
  * authenticate (an unknown host still costs one hash, so timing does not
  * tell which names exist), judge the hostnames and addresses, and compare
- * with the stored host.  PLAN is always filled; plan->write says whether
- * plan->upd must be committed.  Returns 0, or a store error (the caller
- * answers 911).
+ * with the stored host (a family whose stored TLS mark differs from
+ * R->tls counts as changed).  PLAN is always filled; plan->write says
+ * whether plan->upd must be committed, plan->fault what to count (texts
+ * such as "nochg 192.0.2.1", "dnserr: 01.2.3.4", "nohost b.example.org",
+ * "badauth from 192.0.2.9"; client text is cut to printable ASCII).
+ * Returns 0, or a store error: PLAN is then a 911 with its server fault
+ * (ddns_d2_plan_fail).
  */
 int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
 		   const struct ddns_addr *client, struct ddns_d2_plan *plan);
@@ -204,13 +257,41 @@ int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
 int ddns_d2_apply(ddns_txn *t, struct ddns_d2_update *u, int64_t now);
 
 /*
- * Apply the N updates U[] in one write transaction on S and bump the
- * serial of every zone that changed once, then commit (durable on
- * return).  Returns 0, or a store error: then nothing was written and
- * every update must be answered 911.
+ * Count fault F on its host inside write transaction T at time NOW: the
+ * host's counter and last_fault, the `faults` record's text and, for a
+ * client fault, its window; past POL's threshold (POL NULL: never) the
+ * host gets DDNS_HOST_ABUSE and f->flagged, f->zone, f->wildcard are set.
+ * A fault of a host that no longer exists, or already flagged or blocked,
+ * is dropped.  Does not bump the zone serial.  Returns 0 or a store
+ * error, after which T must be aborted.
  */
+int ddns_d2_fault_apply(ddns_txn *t, struct ddns_d2_fault *f,
+			const struct ddns_d2_policy *pol, int64_t now);
+
+/*
+ * Apply the N updates U[], then count the NF faults F[] (and a client
+ * fault for each update that ends NOCHG), in one write transaction on S;
+ * bump once the serial of every zone that changed (an address written or
+ * a host flagged), then commit (durable on return).  Returns 0, or a
+ * store error: then nothing was written, every update must be answered
+ * 911, and the faults are lost.
+ */
+int ddns_d2_commit_batch(ddns_store *s, struct ddns_d2_update *const *u,
+			 size_t n, struct ddns_d2_fault *f, size_t nf,
+			 const struct ddns_d2_policy *pol, int64_t now);
+
+/* ddns_d2_commit_batch without queued faults and without a threshold. */
 int ddns_d2_commit(ddns_store *s, struct ddns_d2_update *const *u, size_t n,
 		   int64_t now);
+
+/* Make PLAN a single 911 after store error RC, with a server fault
+ * "911: <error>" for plan->upd.fqdn (if any). */
+void ddns_d2_plan_fail(struct ddns_d2_plan *plan, int rc);
+
+/* Set F to a fault of KIND on FQDN with TEXT (cut to printable ASCII and
+ * DDNS_FAULT_TEXT_MAX octets). */
+void ddns_d2_fault_set(struct ddns_d2_fault *f, const char *fqdn, int kind,
+		       const char *text);
 
 /* Replace PLAN's PENDING lines by CODE (a BADAUTH makes the whole reply a
  * single badauth line). */

@@ -4,9 +4,11 @@
  *
  *   ddns-updater -c FILE [--check-config]
  *
- * Exit status: 0 after a clean stop (SIGTERM, SIGINT) or a good
- * --check-config, 2 for a bad command line or configuration, 1 when the
- * store cannot be opened or an address cannot be bound.
+ * SIGHUP reloads the TLS certificate and key.  Exit status: 0 after a
+ * clean stop (SIGTERM, SIGINT) or a good --check-config, 2 for a bad
+ * command line or configuration, 1 when the store cannot be opened, an
+ * address cannot be bound or the TLS certificate or key cannot be loaded
+ * (--check-config loads them too).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -25,6 +27,7 @@
 #include "purge.h"
 #include "server.h"
 #include "store.h"
+#include "tls.h"
 
 #define PROG	   "ddns-updater"
 #define FD_RESERVE 64 /* descriptors besides client connections */
@@ -73,29 +76,54 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* The listen addresses must parse; binding them is for later. */
-static int check_listen(const struct ddns_conf *c)
+static int check_addrs(const struct ddns_conf *c, const char *key,
+		       const struct ddns_conf_list *l)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 
-	if (c->updater_listen.n == 0) {
-		fprintf(stderr, PROG ": %s: [updater] listen is not set\n",
-			c->file);
-		return DDNS_EINVAL;
-	}
-	for (unsigned i = 0; i < c->updater_listen.n; i++) {
-		if (ddns_hostport_parse(c->updater_listen.v[i], &ss, &len) !=
-		    0) {
-			fprintf(
-			    stderr,
-			    PROG
-			    ": %s: [updater] listen: invalid "
-			    "address '%s' (want ADDR:PORT or [IPV6]:PORT)\n",
-			    c->file, c->updater_listen.v[i]);
+	for (unsigned i = 0; i < l->n; i++) {
+		if (ddns_hostport_parse(l->v[i], &ss, &len) != 0) {
+			fprintf(stderr,
+				PROG ": %s: [updater] %s: invalid address '%s' "
+				     "(want ADDR:PORT or [IPV6]:PORT)\n",
+				c->file, key, l->v[i]);
 			return DDNS_EINVAL;
 		}
 	}
+	return 0;
+}
+
+/* The listen addresses must parse; binding them is for later. */
+static int check_listen(const struct ddns_conf *c)
+{
+	if (c->updater_listen.n == 0 && c->updater_tls_listen.n == 0) {
+		fprintf(stderr,
+			PROG ": %s: [updater] neither listen nor tls_listen "
+			     "is set\n",
+			c->file);
+		return DDNS_EINVAL;
+	}
+	if (check_addrs(c, "listen", &c->updater_listen) != 0 ||
+	    check_addrs(c, "tls_listen", &c->updater_tls_listen) != 0)
+		return DDNS_EINVAL;
+	return 0;
+}
+
+/* --check-config: the certificate and key must load.  0 or 1 (exit). */
+static int check_tls(const struct ddns_conf *c)
+{
+	ddns_tls *tls = NULL;
+	char err[512];
+
+	if (c->updater_tls_listen.n == 0)
+		return 0;
+	if (ddns_tls_new(&tls, c->updater_tls_cert, c->updater_tls_key, err,
+			 sizeof err) != 0) {
+		fprintf(stderr, PROG ": %s: %s\n", c->file, err);
+		return 1;
+	}
+	ddns_tls_free(tls);
 	return 0;
 }
 
@@ -122,16 +150,23 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
-static int add_signal(struct event_base *base, int sig, struct event **ev)
+static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	*ev = evsignal_new(base, sig, on_signal, base);
+	log_info("SIGHUP received, reloading the TLS certificate and key");
+	ddns_server_reload(arg); /* logs the outcome */
+}
+
+static int add_signal(struct event_base *base, int sig, struct event **ev,
+		      event_callback_fn cb, void *arg)
+{
+	*ev = evsignal_new(base, sig, cb, arg);
 	return *ev && evsignal_add(*ev, NULL) == 0 ? 0 : DDNS_ENOMEM;
 }
 
 static int run(const struct ddns_conf *conf)
 {
 	struct event_base *base = NULL;
-	struct event *sigterm = NULL, *sigint = NULL;
+	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
 	ddns_store *store = NULL;
 	ddns_purger *purger = NULL;
 	ddns_server *srv = NULL;
@@ -158,8 +193,9 @@ static int run(const struct ddns_conf *conf)
 		log_err("%s", err);
 		goto out;
 	}
-	if (add_signal(base, SIGTERM, &sigterm) != 0 ||
-	    add_signal(base, SIGINT, &sigint) != 0) {
+	if (add_signal(base, SIGTERM, &sigterm, on_signal, base) != 0 ||
+	    add_signal(base, SIGINT, &sigint, on_signal, base) != 0 ||
+	    add_signal(base, SIGHUP, &sighup, on_hup, srv) != 0) {
 		log_err("cannot install signal handlers");
 		goto out;
 	}
@@ -178,6 +214,8 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
+	if (sighup)
+		event_free(sighup);
 	ddns_store_close(store);
 	if (base)
 		event_base_free(base);
@@ -209,9 +247,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (o.check) {
-		printf("%s: ok\n", o.conf);
+		rc = check_tls(conf);
+		if (rc == 0)
+			printf("%s: ok\n", o.conf);
 		ddns_conf_free(conf);
-		return 0;
+		return rc;
 	}
 	ddns_log_init(NULL, conf->log_level);
 	signal(SIGPIPE, SIG_IGN);

@@ -18,6 +18,22 @@
  * registers it as the bufferevent's callback argument, and bufferevent_free
  * clears those callbacks, which tells a connection that died early).  A
  * reference on the bufferevent keeps it valid until then.
+ *
+ * HTTPS: a second evhttp serves the tls_listen addresses with the same
+ * handlers; its bufferevent callback wraps each socket in an OpenSSL
+ * bufferevent made from the current context of tls.c, which SIGHUP
+ * replaces (ddns_server_reload) without touching open connections.  The
+ * connection limit counts both kinds.  A request is TLS when its
+ * connection's bufferevent has an SSL object; proxy.c then lets a trusted
+ * proxy's headers name the client address and TLS-ness, which travels in
+ * ddns_d2_req.tls to the host's DDNS_HOST_TLS4/6 marks.
+ *
+ * Abuse: the fault a request ends in (nochg, dnserr, badauth...) is queued
+ * after its reply and counted by the next group commit, never by a
+ * transaction of its own; a host flagged for abuse there is purged like an
+ * update.  Failed authentications are limited in memory per source and per
+ * host (ratelimit.c): over a limit, a request gets 429 before its secret
+ * is verified.
  */
 #include "server.h"
 
@@ -31,6 +47,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
@@ -40,24 +57,40 @@
 #include "dyndns2.h"
 #include "err.h"
 #include "log.h"
+#include "proxy.h"
+#include "ratelimit.h"
+#include "tls.h"
 
 #define MAX_HEADERS_SIZE   8192 /* request line and headers, each */
 #define MAX_BODY_SIZE	   DDNS_D2_INPUT_MAX /* a form body */
 #define LISTEN_BACKLOG	   511
-#define LIMIT_LOG_INTERVAL 60 /* seconds between "limit reached" */
+#define LIMIT_LOG_INTERVAL 60	/* seconds between "limit reached" */
+#define FAULTS_MAX	   1024 /* fault records queued for one commit */
+
+/* How a request reached us, besides the client address. */
+struct origin {
+	bool tls;		/* the client's own connection was TLS */
+	struct ddns_addr proxy; /* the trusted proxy that relayed it;
+				    family 0: none */
+};
 
 struct update_job {
 	struct evhttp_request *req;
 	struct ddns_d2_plan plan;
 	char client[DDNS_ADDR_STRLEN];
+	char proxy[DDNS_ADDR_STRLEN]; /* "" when direct */
 };
 
 struct ddns_server {
 	struct event_base *base;
 	ddns_store *store;
 	ddns_purger *purger;
-	struct evhttp *http;
-	struct evconnlistener *lev[DDNS_CONF_LIST_MAX];
+	struct evhttp *http;  /* plain listeners */
+	struct evhttp *https; /* TLS listeners; NULL without tls_listen */
+	ddns_tls *tls;
+	struct ddns_proxies proxies;
+	time_t proxy_logged; /* last "bad forwarding header" warning */
+	struct evconnlistener *lev[2 * DDNS_CONF_LIST_MAX];
 	unsigned nlev;
 	bool paused;  /* listeners disabled at the connection limit */
 	bool closing; /* ddns_server_free is running */
@@ -71,6 +104,12 @@ struct ddns_server {
 	struct update_job **queue;
 	size_t nqueue, capqueue;
 	struct event *commit_ev;
+	/* abuse: faults counted by the next commit, auth-failure limits */
+	struct ddns_d2_fault *faults; /* FAULTS_MAX */
+	size_t nfaults, dropped;
+	struct ddns_d2_policy policy;
+	struct ddns_rl_conf rlconf;
+	ddns_ratelimit *rl;
 	/* scratch, reused by every request (the loop is single-threaded) */
 	struct ddns_d2_req req;
 	struct ddns_buf body;
@@ -116,6 +155,20 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 	conn_gone(arg);
 }
 
+/* Count BEV, a new connection's bufferevent, and pause accepting at the
+ * limit.  Returns BEV. */
+static struct bufferevent *track(struct ddns_server *srv,
+				 struct bufferevent *bev)
+{
+	bufferevent_incref(bev);
+	srv->fresh[srv->nfresh++] = bev;
+	srv->nconns++;
+	event_active(srv->adopt_ev, EV_TIMEOUT, 1);
+	if (srv->nconns >= srv->max_conns)
+		accept_pause(srv);
+	return bev;
+}
+
 /* evhttp's bufferevent callback: one call per accepted socket. */
 static struct bufferevent *on_accept(struct event_base *base, void *arg)
 {
@@ -126,13 +179,29 @@ static struct bufferevent *on_accept(struct event_base *base, void *arg)
 		return NULL; /* cannot happen: accepting pauses first */
 	if (!(bev = bufferevent_socket_new(base, -1, 0)))
 		return NULL;
-	bufferevent_incref(bev);
-	srv->fresh[srv->nfresh++] = bev;
-	srv->nconns++;
-	event_active(srv->adopt_ev, EV_TIMEOUT, 1);
-	if (srv->nconns >= srv->max_conns)
-		accept_pause(srv);
-	return bev;
+	return track(srv, bev);
+}
+
+/* The same for a TLS listener: the handshake starts once evhttp gives the
+ * bufferevent its socket.  Returning NULL would make evhttp speak plain
+ * HTTP on this socket; on_request refuses such a connection. */
+static struct bufferevent *on_accept_tls(struct event_base *base, void *arg)
+{
+	struct ddns_server *srv = arg;
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (srv->nfresh == srv->capfresh || !(ssl = ddns_tls_ssl_new(srv->tls)))
+		return NULL;
+	bev = bufferevent_openssl_socket_new(
+	    base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* a client closing without close_notify is just a close */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return track(srv, bev);
 }
 
 static void adopt_one(struct ddns_server *srv, struct bufferevent *bev)
@@ -216,7 +285,9 @@ static void log_result(const struct update_job *job, const struct ddns_buf *b)
 	for (char *c = line; *c; c++)
 		if (*c == '\n')
 			*c = ';';
-	log_info("update from %s for %s: %s", job->client,
+	log_info("update from %s%s%s%s for %s: %s", job->client,
+		 job->proxy[0] ? " via " : "", job->proxy,
+		 job->plan.upd.tls ? " over TLS" : "",
 		 job->plan.upd.fqdn[0] ? job->plan.upd.fqdn
 				       : "(no valid username)",
 		 line);
@@ -238,53 +309,195 @@ static void finish_job(struct ddns_server *srv, struct update_job *job)
 	free(job);
 }
 
+/* ---- abuse: fault counting, failed-authentication limits -------------- */
+
+/* Seconds of a clock that only goes forward, for the limiter. */
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static int abuse_init(struct ddns_server *srv, const struct ddns_conf *conf)
+{
+	srv->policy.client_faults = conf->abuse_client_faults;
+	srv->policy.fault_window = conf->abuse_fault_window;
+	srv->rlconf.per_source = conf->abuse_auth_per_source;
+	srv->rlconf.per_host = conf->abuse_auth_per_host;
+	srv->rlconf.window = conf->abuse_auth_window;
+	srv->faults = calloc(FAULTS_MAX, sizeof *srv->faults);
+	srv->rl = ddns_rl_new(&srv->rlconf);
+	return srv->faults && srv->rl ? 0 : DDNS_ENOMEM;
+}
+
+/* Queue F (if it is one) for the next group commit: counting a fault
+ * never costs a transaction of its own.  Dropped when the queue is full. */
+static void queue_fault(struct ddns_server *srv, const struct ddns_d2_fault *f)
+{
+	if (f->kind == DDNS_FAULT_NONE || !f->fqdn[0])
+		return;
+	if (srv->nfaults == FAULTS_MAX) {
+		srv->dropped++;
+		return;
+	}
+	srv->faults[srv->nfaults++] = *f;
+	event_active(srv->commit_ev, EV_TIMEOUT, 1);
+}
+
+static void server_fault(struct ddns_server *srv, const char *fqdn, int rc)
+{
+	struct ddns_d2_fault f;
+	char text[64];
+
+	snprintf(text, sizeof text, "911: %s", ddns_strerror(rc));
+	ddns_d2_fault_set(&f, fqdn, DDNS_FAULT_SERVER, text);
+	queue_fault(srv, &f);
+}
+
+/*
+ * Refuse with 429 and Retry-After, before its secret is verified, a
+ * request whose source or host has used up its failed authentications.
+ * The body is "abuse", the dyndns2 code for "stop sending"; it holds none
+ * of the words clients take for success.
+ */
+static bool rate_limited(struct ddns_server *srv, struct evhttp_request *req,
+			 const struct ddns_addr *client, const char *text)
+{
+	char fqdn[DDNS_NAME_BUF], secs[16];
+	unsigned wait;
+
+	ddns_d2_username(&srv->req, fqdn);
+	wait = ddns_rl_check(srv->rl, client, fqdn, mono_now());
+	if (wait == 0)
+		return false;
+	log_debug("update from %s for %s: too many failed authentications; "
+		  "429 for %u s",
+		  text, fqdn[0] ? fqdn : "(no valid username)", wait);
+	snprintf(secs, sizeof secs, "%u", wait);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+			  secs);
+	send_str(req, 429, "abuse");
+	return true;
+}
+
+/* Tell the limiter how JOB's authentication went (when JUDGED: a store
+ * error is no failure of the client's), and queue its fault. */
+static void count_request(struct ddns_server *srv, const struct update_job *job,
+			  const struct ddns_addr *client, bool judged)
+{
+	const struct ddns_d2_plan *p = &job->plan;
+	int reached = 0;
+
+	if (judged && p->authed)
+		ddns_rl_success(srv->rl, client, p->upd.fqdn, mono_now());
+	else if (judged && p->cred_given)
+		reached = ddns_rl_failure(
+		    srv->rl, client, p->known ? p->upd.fqdn : NULL, mono_now());
+	if (reached & DDNS_RL_SOURCE_REACHED)
+		log_warn("%s: %u failed authentications within %u s; its "
+			 "requests get 429 until that window ends",
+			 job->client, srv->rlconf.per_source,
+			 srv->rlconf.window);
+	if (reached & DDNS_RL_HOST_REACHED)
+		log_warn("host %s: %u failed authentications within %u s; "
+			 "only its recent good sources are heard until that "
+			 "window ends",
+			 p->upd.fqdn, srv->rlconf.per_host, srv->rlconf.window);
+	queue_fault(srv, &p->fault);
+}
+
 /* ---- group commit ----------------------------------------------------- */
 
-static void purge_host(struct ddns_server *srv, const struct ddns_d2_update *u)
+static void purge_host(struct ddns_server *srv, const char *fqdn,
+		       const char *zone, bool wildcard)
 {
 	char subtree[DDNS_NAME_BUF + 2];
 
 	/* A wildcard host's synthesized answers are cached under the names
 	 * asked for: purge the whole subtree ("name$" includes the name). */
-	if (u->wildcard) {
-		snprintf(subtree, sizeof subtree, "%s$", u->fqdn);
+	if (wildcard) {
+		snprintf(subtree, sizeof subtree, "%s$", fqdn);
 		ddns_purger_add(srv->purger, subtree);
 	} else {
-		ddns_purger_add(srv->purger, u->fqdn);
+		ddns_purger_add(srv->purger, fqdn);
 	}
-	ddns_purger_add(srv->purger, u->zone); /* its SOA serial changed */
+	ddns_purger_add(srv->purger, zone); /* its SOA serial changed */
+}
+
+/* A host just flagged for abuse: its records are withdrawn (and its
+ * zone's serial raised), so drop its answers from pdns's caches. */
+static void abuse_flagged(struct ddns_server *srv, const char *fqdn,
+			  const char *zone, bool wildcard)
+{
+	log_warn("host %s flagged for abuse: more than %u client faults "
+		 "within %u s; its records are withdrawn until "
+		 "'ddnsctl host clear-abuse %s'",
+		 fqdn, srv->policy.client_faults, srv->policy.fault_window,
+		 fqdn);
+	purge_host(srv, fqdn, zone, wildcard);
+}
+
+/* Write the N jobs' updates and the NF queued faults in one transaction. */
+static int commit_batch(struct ddns_server *srv, struct update_job **jobs,
+			size_t n, size_t nf)
+{
+	struct ddns_d2_update **batch = NULL;
+	int rc = DDNS_ENOMEM;
+
+	if (n == 0 || (batch = calloc(n, sizeof *batch)) != NULL) {
+		for (size_t i = 0; i < n; i++)
+			batch[i] = &jobs[i]->plan.upd;
+		rc = ddns_d2_commit_batch(srv->store, batch, n, srv->faults, nf,
+					  &srv->policy, (int64_t)time(NULL));
+		free(batch);
+	}
+	if (rc != 0)
+		log_err("storing %zu update(s) and %zu fault(s) failed: %s", n,
+			nf, ddns_strerror(rc));
+	else
+		log_debug("committed a batch of %zu update(s) and %zu "
+			  "fault(s)",
+			  n, nf);
+	if (srv->dropped > 0)
+		log_warn("%zu fault(s) not counted: more than %d in one batch",
+			 srv->dropped, FAULTS_MAX);
+	srv->dropped = 0;
+	return rc;
 }
 
 static void on_commit(evutil_socket_t fd, short what, void *arg)
 {
 	struct ddns_server *srv = arg;
 	struct update_job **jobs = srv->queue;
-	struct ddns_d2_update **batch;
-	size_t n = srv->nqueue;
-	int rc = DDNS_ENOMEM;
+	size_t n = srv->nqueue, nf = srv->nfaults;
+	int rc;
 
-	if (n == 0)
+	if (n == 0 && nf == 0)
 		return;
-	/* Take the queue: requests arriving meanwhile start a new one. */
+	/* Take the queues: requests arriving meanwhile start new ones. */
 	srv->queue = NULL;
 	srv->nqueue = srv->capqueue = 0;
-	if ((batch = calloc(n, sizeof *batch)) != NULL) {
-		for (size_t i = 0; i < n; i++)
-			batch[i] = &jobs[i]->plan.upd;
-		rc = ddns_d2_commit(srv->store, batch, n, (int64_t)time(NULL));
-		free(batch);
-	}
-	if (rc != 0)
-		log_err("storing %zu update(s) failed: %s", n,
-			ddns_strerror(rc));
-	else
-		log_debug("committed a batch of %zu update(s)", n);
+	srv->nfaults = 0;
+	rc = commit_batch(srv, jobs, n, nf);
+	for (size_t i = 0; rc == 0 && i < nf; i++)
+		if (srv->faults[i].flagged)
+			abuse_flagged(srv, srv->faults[i].fqdn,
+				      srv->faults[i].zone,
+				      srv->faults[i].wildcard);
+	/* from here on server_fault may refill srv->faults */
 	for (size_t i = 0; i < n; i++) {
 		struct update_job *job = jobs[i];
-		int code = rc != 0 ? DDNS_D2_911 : job->plan.upd.code;
+		const struct ddns_d2_update *u = &job->plan.upd;
+		int code = rc != 0 ? DDNS_D2_911 : u->code;
 
 		if (code == DDNS_D2_GOOD)
-			purge_host(srv, &job->plan.upd);
+			purge_host(srv, u->fqdn, u->zone, u->wildcard);
+		else if (rc == 0 && u->flagged)
+			abuse_flagged(srv, u->fqdn, u->zone, u->wildcard);
+		if (rc != 0)
+			server_fault(srv, u->fqdn, rc);
 		ddns_d2_plan_finish(&job->plan, code);
 		finish_job(srv, job);
 	}
@@ -369,7 +582,8 @@ static int decide(struct ddns_server *srv, const struct ddns_addr *client,
 }
 
 static void handle_update(struct ddns_server *srv, struct evhttp_request *req,
-			  const struct ddns_addr *client, const char *query,
+			  const struct ddns_addr *client,
+			  const struct origin *o, const char *query,
 			  size_t qlen)
 {
 	struct update_job *job;
@@ -388,7 +602,15 @@ static void handle_update(struct ddns_server *srv, struct evhttp_request *req,
 	}
 	job->req = req;
 	ddns_addr_format(client, job->client, sizeof job->client);
+	if (o->proxy.family != 0)
+		ddns_addr_format(&o->proxy, job->proxy, sizeof job->proxy);
+	srv->req.tls = o->tls;
 	rc = parse_request(srv, req, query, qlen);
+	if (rc == 0 && rate_limited(srv, req, client, job->client)) {
+		ddns_d2_req_clear(&srv->req); /* wipes the password */
+		free(job);
+		return;
+	}
 	if (rc == 0)
 		rc = decide(srv, client, &job->plan);
 	ddns_d2_req_clear(&srv->req); /* wipes the password */
@@ -399,10 +621,9 @@ static void handle_update(struct ddns_server *srv, struct evhttp_request *req,
 	}
 	if (rc != 0) {
 		log_err("update from %s: %s", job->client, ddns_strerror(rc));
-		memset(&job->plan, 0, sizeof job->plan);
-		job->plan.n = 1;
-		job->plan.code[0] = DDNS_D2_911;
+		ddns_d2_plan_fail(&job->plan, rc);
 	}
+	count_request(srv, job, client, rc == 0);
 	if (job->plan.write) {
 		if (enqueue(srv, job) == 0)
 			return;
@@ -423,25 +644,70 @@ static void handle_myip(struct evhttp_request *req,
 	send_str(req, 200, ddns_addr_format(client, a, sizeof a));
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+/* A trusted proxy's forwarding headers that we could not use. */
+static void warn_proxy(struct ddns_server *srv, const struct ddns_addr *peer)
 {
-	struct ddns_server *srv = arg;
+	char a[DDNS_ADDR_STRLEN];
+	time_t now = time(NULL);
+
+	ddns_addr_format(peer, a, sizeof a);
+	if (now - srv->proxy_logged < LIMIT_LOG_INTERVAL) {
+		log_debug("malformed X-Forwarded-For/X-Real-IP from %s", a);
+		return;
+	}
+	srv->proxy_logged = now;
+	log_warn("trusted proxy %s sent a malformed X-Forwarded-For or "
+		 "X-Real-IP; its own address is used (said once a minute)",
+		 a);
+}
+
+/* The believed client address of REQ and how it reached us.  DDNS_EINVAL
+ * for a plain connection on a TLS listener (see on_accept_tls). */
+static int request_origin(struct ddns_server *srv, struct evhttp_request *req,
+			  struct ddns_addr *client, struct origin *o)
+{
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	const struct sockaddr *sa =
 	    evcon ? evhttp_connection_get_addr(evcon) : NULL;
+	struct bufferevent *bev =
+	    evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	struct ddns_addr peer;
+	int rc;
+
+	memset(o, 0, sizeof *o);
+	if (!sa || ddns_addr_from_sockaddr(sa, &peer) != 0)
+		memset(&peer, 0, sizeof peer);
+	o->tls = bev && bufferevent_openssl_get_ssl(bev) != NULL;
+	if (!o->tls && evcon && srv->https &&
+	    evhttp_connection_get_server(evcon) == srv->https)
+		return DDNS_EINVAL;
+	rc = ddns_proxy_client(&srv->proxies, &peer,
+			       evhttp_request_get_input_headers(req), client,
+			       &o->tls);
+	if (rc == DDNS_PROXY_FORWARDED)
+		o->proxy = peer;
+	else if (rc == DDNS_PROXY_MALFORMED)
+		warn_proxy(srv, &peer);
+	return 0;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct ddns_server *srv = arg;
 	const char *uri = evhttp_request_get_uri(req), *query;
 	struct ddns_addr client;
+	struct origin o;
 	size_t qlen;
 
-	if (!sa || ddns_addr_from_sockaddr(sa, &client) != 0)
-		memset(&client, 0, sizeof client);
-	if (!uri) {
+	if (request_origin(srv, req, &client, &o) != 0 || !uri) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Connection", "close");
 		send_str(req, 400, "bad request");
 		return;
 	}
 	switch (ddns_d2_route(uri, strlen(uri), &query, &qlen)) {
 	case DDNS_D2_ROUTE_UPDATE:
-		handle_update(srv, req, &client, query, qlen);
+		handle_update(srv, req, &client, &o, query, qlen);
 		break;
 	case DDNS_D2_ROUTE_MYIP:
 		handle_myip(req, &client);
@@ -454,8 +720,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* ---- setup ------------------------------------------------------------ */
 
-static int bind_one(struct ddns_server *srv, const char *spec, char *err,
-		    size_t errlen)
+/* Listen on SPEC, an entry of [updater] KEY, for HTTP. */
+static int bind_one(struct ddns_server *srv, struct evhttp *http,
+		    const char *key, const char *spec, char *err, size_t errlen)
 {
 	unsigned flags =
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
@@ -465,9 +732,9 @@ static int bind_one(struct ddns_server *srv, const char *spec, char *err,
 
 	if (ddns_hostport_parse(spec, &ss, &sslen) != 0) {
 		snprintf(err, errlen,
-			 "[updater] listen: invalid address '%s' "
+			 "[updater] %s: invalid address '%s' "
 			 "(want ADDR:PORT or [IPV6]:PORT)",
-			 spec);
+			 key, spec);
 		return DDNS_EINVAL;
 	}
 	if (ss.ss_family == AF_INET6)
@@ -481,7 +748,7 @@ static int bind_one(struct ddns_server *srv, const char *spec, char *err,
 			 strerror(errno));
 		return DDNS_EIO;
 	}
-	if (!evhttp_bind_listener(srv->http, lev)) {
+	if (!evhttp_bind_listener(http, lev)) {
 		evconnlistener_free(lev);
 		snprintf(err, errlen, "cannot listen on %s: out of memory",
 			 spec);
@@ -489,7 +756,8 @@ static int bind_one(struct ddns_server *srv, const char *spec, char *err,
 	}
 	evconnlistener_set_error_cb(lev, on_accept_error);
 	srv->lev[srv->nlev++] = lev;
-	log_info("listening on %s", spec);
+	log_info("listening on %s%s", spec,
+		 http == srv->https ? " (HTTPS)" : "");
 	return 0;
 }
 
@@ -505,6 +773,49 @@ static void set_limits(struct evhttp *http, const struct ddns_conf *conf)
 	/* read and drop an oversized body before closing, so the client
 	 * sees the 413 instead of a reset */
 	evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
+}
+
+/* A new evhttp in *HTTP serving the [updater] KEY addresses SPECS, with
+ * ACCEPT making each connection's bufferevent. */
+static int serve_on(struct ddns_server *srv, struct evhttp **http,
+		    const char *key, const struct ddns_conf_list *specs,
+		    struct bufferevent *(*accept)(struct event_base *, void *),
+		    const struct ddns_conf *conf, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!(*http = evhttp_new(srv->base))) {
+		snprintf(err, errlen, "out of memory");
+		return DDNS_ENOMEM;
+	}
+	set_limits(*http, conf);
+	evhttp_set_gencb(*http, on_request, srv);
+	evhttp_set_bevcb(*http, accept, srv);
+	for (unsigned i = 0; i < specs->n; i++)
+		if ((rc = bind_one(srv, *http, key, specs->v[i], err,
+				   errlen)) != 0)
+			return rc;
+	return 0;
+}
+
+static int setup_tls(struct ddns_server *srv, const struct ddns_conf *conf,
+		     char *err, size_t errlen)
+{
+	int rc;
+
+	if (conf->updater_tls_listen.n == 0)
+		return 0;
+	if (!conf->updater_tls_cert || !conf->updater_tls_key) {
+		snprintf(err, errlen,
+			 "[updater] tls_listen needs tls_cert and tls_key");
+		return DDNS_EINVAL;
+	}
+	if ((rc = ddns_tls_new(&srv->tls, conf->updater_tls_cert,
+			       conf->updater_tls_key, err, errlen)) != 0)
+		return rc;
+	return serve_on(srv, &srv->https, "tls_listen",
+			&conf->updater_tls_listen, on_accept_tls, conf, err,
+			errlen);
 }
 
 int ddns_server_new(ddns_server **out, struct event_base *base,
@@ -528,21 +839,22 @@ int ddns_server_new(ddns_server **out, struct event_base *base,
 	if (!(srv->fresh = calloc(srv->capfresh, sizeof *srv->fresh)) ||
 	    !(srv->adopt_ev = event_new(base, -1, 0, on_adopt, srv)) ||
 	    !(srv->commit_ev = event_new(base, -1, 0, on_commit, srv)) ||
-	    !(srv->http = evhttp_new(base)))
+	    abuse_init(srv, conf) != 0)
 		goto fail;
-	set_limits(srv->http, conf);
-	evhttp_set_gencb(srv->http, on_request, srv);
-	evhttp_set_bevcb(srv->http, on_accept, srv);
-	if (conf->updater_listen.n == 0) {
+	if (conf->updater_listen.n == 0 && conf->updater_tls_listen.n == 0) {
 		snprintf(err, errlen,
-			 "[updater] listen: no address to listen on");
+			 "[updater] neither listen nor tls_listen is set: "
+			 "no address to listen on");
 		rc = DDNS_EINVAL;
 		goto fail;
 	}
-	for (unsigned i = 0; i < conf->updater_listen.n; i++)
-		if ((rc = bind_one(srv, conf->updater_listen.v[i], err,
-				   errlen)) != 0)
-			goto fail;
+	if ((rc = ddns_proxies_init(&srv->proxies,
+				    &conf->updater_trusted_proxies, err,
+				    errlen)) != 0 ||
+	    (rc = setup_tls(srv, conf, err, errlen)) != 0 ||
+	    (rc = serve_on(srv, &srv->http, "listen", &conf->updater_listen,
+			   on_accept, conf, err, errlen)) != 0)
+		goto fail;
 	*out = srv;
 	return 0;
 fail:
@@ -558,15 +870,37 @@ void ddns_server_free(ddns_server *srv)
 	srv->closing = true;
 	if (srv->http)
 		evhttp_free(srv->http); /* listeners and connections too */
+	if (srv->https)
+		evhttp_free(srv->https);
 	for (unsigned i = 0; i < srv->nfresh; i++)
 		bufferevent_decref(srv->fresh[i]);
+	ddns_tls_free(srv->tls);
 	if (srv->adopt_ev)
 		event_free(srv->adopt_ev);
 	if (srv->commit_ev)
 		event_free(srv->commit_ev);
 	free(srv->fresh);
 	free(srv->queue);
+	free(srv->faults);
+	ddns_rl_free(srv->rl);
 	ddns_d2_req_clear(&srv->req);
 	ddns_buf_free(&srv->body);
 	free(srv);
+}
+
+int ddns_server_reload(ddns_server *srv)
+{
+	char err[512];
+	int rc;
+
+	if (!srv->tls) {
+		log_info("reload: no tls_listen, nothing to reload");
+		return 0;
+	}
+	if ((rc = ddns_tls_reload(srv->tls, err, sizeof err)) != 0) {
+		log_err("reload failed, the certificate in use stays: %s", err);
+		return rc;
+	}
+	log_info("reload: new TLS connections use the new certificate");
+	return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * server.h -- ddns-updater's HTTP side: evhttp on every [updater] listen
- * address, the dyndns2 routes, the connection limit, and the group commit
- * that writes the updates of one event-loop iteration in one transaction.
+ * address and HTTPS on every tls_listen address, the dyndns2 routes, the
+ * trusted proxies, the connection limit, and the group commit that writes
+ * the updates of one event-loop iteration in one transaction.
  */
 #ifndef DDNS_SERVER_H
 #define DDNS_SERVER_H
@@ -16,10 +17,12 @@ struct event_base;
 typedef struct ddns_server ddns_server;
 
 /*
- * Bind every address of conf->updater_listen and serve on BASE.  STORE and
+ * Bind every address of conf->updater_listen (HTTP) and
+ * conf->updater_tls_listen (HTTPS, with tls_cert and tls_key loaded now)
+ * and serve on BASE; at least one of the two lists must be set.  STORE and
  * PURGER (may be NULL) are borrowed and must outlive the server; CONF is
  * read only during the call.  On failure return a negative ddns_err and
- * write a one-line message (which address, why) into ERR.
+ * write a one-line message (which address or file, why) into ERR.
  */
 int ddns_server_new(ddns_server **out, struct event_base *base,
 		    ddns_store *store, ddns_purger *purger,
@@ -31,5 +34,13 @@ int ddns_server_new(ddns_server **out, struct event_base *base,
  * store is closed.  NULL is accepted.
  */
 void ddns_server_free(ddns_server *srv);
+
+/*
+ * Read tls_cert and tls_key again (for SIGHUP).  On success connections
+ * accepted from now on use them; open connections and the plain listeners
+ * are untouched.  On failure the error is logged, the old pair stays in
+ * use and a negative ddns_err is returned.  Without tls_listen: 0.
+ */
+int ddns_server_reload(ddns_server *srv);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * test_dyndns2.c -- the dyndns2 logic: routes, form and Authorization
  * parsing, credentials, hostname lists, address forms, reply text and
- * HTTP status, and the decide / apply / commit path on a real LMDB store
- * in a fresh mkdtemp directory (removed at the end).
+ * HTTP status, the decide / apply / commit path, and fault counting with
+ * the abuse threshold, on a real LMDB store in a fresh mkdtemp directory
+ * (removed at the end).
  */
 #include <arpa/inet.h>
 #include <ftw.h>
@@ -828,6 +829,262 @@ static void test_batch(ddns_store *s)
 	CHECK_INT(get_serial(s, "dyn.example.org"), so + 1);
 }
 
+/* ---- faults and abuse ------------------------------------------------- */
+
+static struct ddns_fault get_fault(ddns_store *s, const char *fqdn)
+{
+	struct ddns_fault f;
+	ddns_txn *t = NULL;
+
+	memset(&f, 0, sizeof f);
+	CHECK_INT(ddns_txn_begin(s, false, &t), 0);
+	CHECK_INT(ddns_fault_get(t, fqdn, &f), 0);
+	ddns_txn_abort(t);
+	return f;
+}
+
+/* Decide QUERY as USER (secret PASS) from CLIENT; the fault it yields. */
+static struct ddns_d2_fault fault_of(ddns_store *s, const char *query,
+				     const char *user, const char *pass,
+				     const char *client)
+{
+	struct ddns_d2_plan plan;
+
+	CHECK_INT(decide(s, query, user, pass, client, &plan), 0);
+	return plan.fault;
+}
+
+/* What each reply counts, and the text it leaves. */
+static void test_fault_texts(ddns_store *s)
+{
+	char sf[DDNS_SECRET_BUF], query[512];
+	size_t qn;
+	const char *h = "f.faults.example";
+	struct ddns_d2_plan plan;
+	struct ddns_d2_fault f;
+
+	make_zone(s, "faults.example");
+	make_host(s, h, "faults.example", sf);
+	f = fault_of(s, "myip=192.0.2.1", h, sf, NULL);
+	CHECK_INT(f.kind, DDNS_FAULT_NONE); /* a write is no fault */
+	/* store it, then the same again is a nochg */
+	CHECK_INT(decide(s, "myip=192.0.2.1", h, sf, NULL, &plan), 0);
+	{
+		struct ddns_d2_update *u = &plan.upd;
+		CHECK_INT(ddns_d2_commit(s, &u, 1, 100), 0);
+	}
+	f = fault_of(s, "myip=192.0.2.1", h, sf, NULL);
+	CHECK_INT(f.kind, DDNS_FAULT_CLIENT);
+	CHECK_STR(f.fqdn, h);
+	CHECK_STR(f.text, "nochg 192.0.2.1");
+	f = fault_of(s, "hostname=f.faults.example,other.example,nodots"
+			"&myip=192.0.2.1",
+		     h, sf, NULL);
+	CHECK_STR(f.text,
+		  "nochg 192.0.2.1; nohost other.example; notfqdn nodots");
+	f = fault_of(s, "myip=01.2.3.4", h, sf, "192.0.2.1");
+	CHECK_STR(f.text, "dnserr: 01.2.3.4");
+	f = fault_of(s, "myip=192.0.2.1,x&ipv6=y%01", h, sf, NULL);
+	CHECK_STR(f.text, "dnserr: 192.0.2.1,x y?");
+	f = fault_of(s, "hostname=a%01b.example", h, sf, NULL);
+	CHECK_STR(f.text, "notfqdn a?b.example");
+	qn = (size_t)snprintf(query, sizeof query, "hostname=");
+	for (int i = 0; i < 21 && qn < sizeof query; i++)
+		qn += (size_t)snprintf(query + qn, sizeof query - qn,
+				       "f.faults.example,");
+	CHECK(qn < sizeof query);
+	f = fault_of(s, query, h, sf, NULL);
+	CHECK_STR(f.text, "numhost");
+	/* a long text is cut */
+	snprintf(query, sizeof query, "hostname=%0200d", 7);
+	f = fault_of(s, query, h, sf, NULL);
+	CHECK_INT(strlen(f.text), DDNS_FAULT_TEXT_MAX);
+
+	/* auth: a wrong secret for an existing host is its fault; an
+	 * unknown name is nobody's; no credentials are no attempt */
+	CHECK_INT(decide(s, "", h, "wrong", "192.0.2.9", &plan), 0);
+	CHECK(plan.cred_given && plan.known && !plan.authed);
+	CHECK_INT(plan.fault.kind, DDNS_FAULT_AUTH);
+	CHECK_STR(plan.fault.text, "badauth from 192.0.2.9");
+	CHECK_INT(decide(s, "", "nobody.faults.example", "x", "192.0.2.9",
+			 &plan),
+		  0);
+	CHECK(plan.cred_given && !plan.known);
+	CHECK_INT(plan.fault.kind, DDNS_FAULT_NONE);
+	CHECK_INT(decide(s, "", NULL, NULL, "192.0.2.9", &plan), 0);
+	CHECK(!plan.cred_given && !plan.known);
+	CHECK_INT(plan.fault.kind, DDNS_FAULT_NONE);
+	CHECK_INT(decide(s, "myip=192.0.2.1", h, sf, NULL, &plan), 0);
+	CHECK(plan.authed && plan.known && plan.cred_given);
+
+	/* a store error: 911 and a server fault */
+	ddns_d2_plan_fail(&plan, DDNS_EFULL);
+	CHECK_INT(plan.n, 1);
+	CHECK_INT(plan.code[0], DDNS_D2_911);
+	CHECK(!plan.write);
+	CHECK_INT(plan.fault.kind, DDNS_FAULT_SERVER);
+	CHECK(strncmp(plan.fault.text, "911: ", 5) == 0);
+
+	/* the username before verification */
+	{
+		char name[DDNS_NAME_BUF], hdr[128];
+
+		req_reset();
+		basic("F.Faults.Example.:whatever", hdr, sizeof hdr);
+		ddns_d2_parse_auth(&R, hdr, strlen(hdr));
+		CHECK_INT(ddns_d2_username(&R, name), 0);
+		CHECK_STR(name, h);
+		req_reset();
+		CHECK_INT(ddns_d2_username(&R, name), DDNS_EINVAL);
+		CHECK_STR(name, "");
+		ddns_d2_parse_form(&R, "username=not%20a%20name&password=x",
+				   34);
+		CHECK_INT(ddns_d2_username(&R, name), DDNS_EINVAL);
+		req_reset();
+	}
+}
+
+static int commit_faults(ddns_store *s, struct ddns_d2_fault *f, size_t n,
+			 const struct ddns_d2_policy *pol, int64_t now)
+{
+	return ddns_d2_commit_batch(s, NULL, 0, f, n, pol, now);
+}
+
+/* Counters, texts and windows; the abuse flag past the threshold. */
+static void test_abuse(ddns_store *s)
+{
+	static const struct ddns_d2_policy pol = {3, 100};
+	char sg[DDNS_SECRET_BUF];
+	const char *h = "g.faults.example";
+	struct ddns_d2_fault f[4];
+	struct ddns_d2_plan plan;
+	struct ddns_fault fr;
+	struct ddns_host host;
+	uint32_t serial;
+	int st;
+
+	make_host(s, h, "faults.example", sg);
+	for (int i = 0; i < 4; i++)
+		ddns_d2_fault_set(&f[i], h, DDNS_FAULT_CLIENT, "nochg 192.0.2.1");
+	ddns_d2_fault_set(&f[1], h, DDNS_FAULT_AUTH, "badauth from 192.0.2.9");
+	ddns_d2_fault_set(&f[2], h, DDNS_FAULT_SERVER, "911: store error");
+	serial = get_serial(s, "faults.example");
+	CHECK_INT(commit_faults(s, f, 3, &pol, 1000), 0);
+	host = get_host(s, h);
+	CHECK_INT(host.client_faults, 1);
+	CHECK_INT(host.auth_faults, 1);
+	CHECK_INT(host.server_faults, 1);
+	CHECK_INT(host.last_fault, 1000);
+	fr = get_fault(s, h);
+	CHECK_INT(fr.last_kind, DDNS_FAULT_SERVER);
+	CHECK_STR(fr.last_text, "911: store error");
+	CHECK_INT(fr.window_start, 1000);
+	CHECK_INT(fr.window_count, 1); /* only client faults */
+	CHECK_INT(get_serial(s, "faults.example"), serial);
+
+	/* a window that ran out starts afresh */
+	ddns_d2_fault_set(&f[1], h, DDNS_FAULT_CLIENT, "nohost x.example");
+	ddns_d2_fault_set(&f[2], h, DDNS_FAULT_CLIENT, "dnserr: 01.2.3.4");
+	CHECK_INT(commit_faults(s, f, 3, &pol, 1100), 0);
+	fr = get_fault(s, h);
+	CHECK_INT(fr.window_start, 1100);
+	CHECK_INT(fr.window_count, 3);
+	CHECK_STR(fr.last_text, "dnserr: 01.2.3.4");
+	CHECK_INT(get_host(s, h).client_faults, 4);
+	CHECK(!(get_host(s, h).flags & DDNS_HOST_ABUSE));
+	CHECK(!f[2].flagged);
+
+	/* the 4th in the window exceeds 3: flagged, serial raised once even
+	 * with two faults of the zone in the batch */
+	CHECK_INT(commit_faults(s, f, 2, &pol, 1150), 0);
+	CHECK(f[0].flagged);
+	CHECK(!f[1].flagged); /* counted no more once flagged */
+	CHECK_STR(f[0].zone, "faults.example");
+	host = get_host(s, h);
+	CHECK(host.flags & DDNS_HOST_ABUSE);
+	CHECK_INT(host.client_faults, 5);
+	CHECK_INT(get_fault(s, h).window_count, 4);
+	CHECK_INT(get_serial(s, "faults.example"), serial + 1);
+
+	/* a flagged host: its updates answer abuse (200), counting nothing;
+	 * its auth failures still count */
+	{
+		struct ddns_buf b = {0};
+
+		CHECK_INT(decide(s, "myip=192.0.2.77", h, sg, NULL, &plan), 0);
+		CHECK(!plan.write);
+		CHECK_INT(plan.fault.kind, DDNS_FAULT_NONE);
+		st = ddns_d2_format(&plan, &b);
+		CHECK_INT(st, 200);
+		CHECK_STR(b.data, "abuse");
+		ddns_buf_free(&b);
+	}
+	ddns_d2_fault_set(&f[0], h, DDNS_FAULT_AUTH, "badauth from 192.0.2.9");
+	CHECK_INT(commit_faults(s, f, 1, &pol, 1160), 0);
+	CHECK_INT(get_host(s, h).auth_faults, 2);
+	CHECK_INT(get_host(s, h).client_faults, 5);
+
+	/* faults of a host deleted meanwhile, or of none, are dropped */
+	ddns_d2_fault_set(&f[0], "gone.faults.example", DDNS_FAULT_CLIENT, "x");
+	ddns_d2_fault_set(&f[1], "", DDNS_FAULT_CLIENT, "x");
+	f[2].kind = DDNS_FAULT_NONE;
+	CHECK_INT(commit_faults(s, f, 3, &pol, 1170), 0);
+	CHECK(!f[0].flagged);
+
+	/* threshold 0 never flags */
+	{
+		static const struct ddns_d2_policy never = {0, 100};
+		const char *h2 = "f.faults.example";
+
+		for (int i = 0; i < 4; i++)
+			ddns_d2_fault_set(&f[i], h2, DDNS_FAULT_CLIENT, "nochg");
+		CHECK_INT(commit_faults(s, f, 4, &never, 1000), 0);
+		CHECK_INT(commit_faults(s, f, 4, &never, 1001), 0);
+		CHECK(!(get_host(s, h2).flags & DDNS_HOST_ABUSE));
+		CHECK_INT(get_fault(s, h2).window_count, 8);
+	}
+}
+
+/* An update that turns out nochg in the batch is counted there, and can
+ * flag its host. */
+static void test_batch_nochg(ddns_store *s)
+{
+	static const struct ddns_d2_policy pol = {1, 3600};
+	char sk[DDNS_SECRET_BUF];
+	const char *h = "k.faults.example";
+	struct ddns_d2_plan p1, p2;
+	struct ddns_d2_update *u[2] = {&p1.upd, &p2.upd};
+	struct ddns_d2_fault none;
+	uint32_t serial;
+
+	make_host(s, h, "faults.example", sk);
+	CHECK_INT(decide(s, "myip=192.0.2.5", h, sk, NULL, &p1), 0);
+	CHECK(p1.write);
+	p2 = p1;
+	memset(&none, 0, sizeof none);
+	serial = get_serial(s, "faults.example");
+	CHECK_INT(ddns_d2_commit_batch(s, u, 2, &none, 0, &pol, 500), 0);
+	CHECK_INT(p1.upd.code, DDNS_D2_GOOD);
+	CHECK_INT(p2.upd.code, DDNS_D2_NOCHG);
+	CHECK(!p2.upd.flagged);
+	CHECK_INT(get_host(s, h).client_faults, 1);
+	CHECK_STR(get_fault(s, h).last_text, "nochg 192.0.2.5");
+	CHECK_INT(get_serial(s, "faults.example"), serial + 1);
+	/* a second nochg exceeds 1: the update flags the host */
+	CHECK_INT(ddns_d2_commit_batch(s, u + 1, 1, NULL, 0, &pol, 501), 0);
+	CHECK_INT(p2.upd.code, DDNS_D2_NOCHG);
+	CHECK(p2.upd.flagged);
+	CHECK_STR(p2.upd.zone, "faults.example");
+	CHECK(get_host(s, h).flags & DDNS_HOST_ABUSE);
+	CHECK_INT(get_serial(s, "faults.example"), serial + 2);
+	/* from then on: abuse, and nothing counted */
+	CHECK_INT(ddns_d2_commit_batch(s, u + 1, 1, NULL, 0, &pol, 502), 0);
+	CHECK_INT(p2.upd.code, DDNS_D2_ABUSE);
+	CHECK(!p2.upd.flagged);
+	CHECK_INT(get_host(s, h).client_faults, 2);
+	CHECK_INT(get_serial(s, "faults.example"), serial + 2);
+}
+
 /* A failing commit writes nothing: the caller answers 911. */
 static void test_commit_failure(const char *dir)
 {
@@ -885,6 +1142,9 @@ int main(void)
 	if (s) {
 		test_store_path(s);
 		test_batch(s);
+		test_fault_texts(s);
+		test_abuse(s);
+		test_batch_nochg(s);
 		ddns_store_close(s);
 		test_commit_failure(dir);
 	}
