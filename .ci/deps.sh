@@ -6,6 +6,18 @@ DDNS_PACKAGES=(
 	meson ninja-build pkg-config gcc
 	libevent-dev libjansson-dev liblmdb-dev libssl-dev libinih-dev libidn2-dev
 	pdns-server pdns-backend-remote bind9-dnsutils curl lmdb-utils python3
+	openssl
+	# Real dyndns2 clients of the system tests (test_clients.py), and
+	# the perl TLS module ddclient needs for ssl=yes (a Recommends).
+	ddclient inadyn wget busybox libio-socket-ssl-perl
+)
+
+# Daemons that Debian's packages of DDNS_PACKAGES would start at install
+# (ddclient's postinst starts its service, which contacts no-ip.com with the
+# debconf defaults): "name pidfile" of each, stopped after an install.
+DDNS_NO_DAEMONS=(
+	"ddclient /run/ddclient.pid"
+	"inadyn /run/inadyn/inadyn.pid"
 )
 
 # Print a message to stderr, prefixed with the calling script's name.
@@ -26,10 +38,13 @@ ddns_as_root() {
 }
 
 # Install the packages of DDNS_PACKAGES that are missing; `apt-get update`
-# runs only when something is.  We never start or enable the system pdns
-# service; Debian's package may do so on a machine where services start.
+# runs only when something is.  No service is started: debconf asks nothing
+# (noninteractive), and while apt runs a policy-rc.d of ours (only if the
+# machine has none) tells invoke-rc.d / deb-systemd-invoke to start nothing,
+# so neither the system pdns nor ddclient's daemon runs.  ddclient's package
+# still enables its service for the next boot.
 ddns_install_deps() {
-	local missing=() p
+	local missing=() p rc=0 policy=/usr/sbin/policy-rc.d ours=
 	if ! command -v dpkg >/dev/null; then
 		ddns_say "not a Debian system: install by hand: ${DDNS_PACKAGES[*]}"
 		return 0
@@ -39,9 +54,36 @@ ddns_install_deps() {
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
 	ddns_say "installing: ${missing[*]}"
-	ddns_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-	ddns_as_root env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -q --no-install-recommends "${missing[@]}"
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\n# ddns .ci/deps.sh: start no service\nexit 101\n' |
+			ddns_as_root tee "$policy" >/dev/null
+		ddns_as_root chmod 755 "$policy"
+		ours=1
+	fi
+	ddns_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+		ddns_as_root env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+		rc=$?
+	[ -n "$ours" ] && ddns_as_root rm -f "$policy"
+	ddns_stop_daemons
+	return $rc
+}
+
+# Stop a daemon of DDNS_NO_DAEMONS that an install started anyway, by the PID
+# in its pidfile, and only if that PID is the daemon named (ddclient is a
+# perl script: its command line is checked, not its process name).
+ddns_stop_daemons() {
+	local d name pidfile pid
+	for d in "${DDNS_NO_DAEMONS[@]}"; do
+		read -r name pidfile <<<"$d"
+		[ -r "$pidfile" ] && read -r pid <"$pidfile" || continue
+		case "$pid" in '' | *[!0-9]*) continue ;; esac
+		if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" |
+			grep -qw "$name"; then
+			ddns_say "stopping $name (pid $pid) started by its package"
+			ddns_as_root kill "$pid" || true
+		fi
+	done
 }
 
 # Configure (or reconfigure) the meson build directory $1 with -Dwerror=true

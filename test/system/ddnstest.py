@@ -14,6 +14,14 @@ directory, and drives them with the real clients (dig, curl, ddnsctl):
     assert svc.dig('h.dyn.example.org', 'A').data() == ['127.0.0.1']
     svc.stop()
 
+HTTPS: Service(tls=True) also serves TLS on svc.tls_port with a certificate
+from a fresh test CA (make_test_ca; svc.ca_file, svc.tls_cert, svc.tls_key;
+make_server_cert makes another pair from the same CA, for reload tests).
+Exact bytes: svc.raw(method, target, headers, body) sends one request on a
+new socket and returns the strictly parsed HttpReply (RawHttp for several
+requests on one connection).  host_info(fqdn) is the host's object from
+`ddnsctl host list --json`.
+
 Rules it enforces: every process is stopped by its PID (SIGTERM, then SIGKILL
 after a deadline); waiting is polling with a deadline, never a fixed sleep;
 nothing but 127.0.0.1 / ::1 is ever contacted; port 53 and the system's pdns
@@ -25,6 +33,7 @@ The binaries come from the meson build root in DDNS_BUILD_DIR (set by
 """
 
 import collections
+import json
 import os
 import shutil
 import signal
@@ -317,6 +326,144 @@ def curl(url, *args, timeout=5, workdir=None):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+class HttpReply(collections.namedtuple(
+        'HttpReply', 'version status reason headers body head')):
+    """One HTTP reply as it came on the wire: VERSION ('HTTP/1.1'), STATUS
+    (int), REASON, HEADERS (list of (lower-case name, value) in order),
+    BODY (bytes, exactly Content-Length of them) and HEAD (the raw bytes of
+    the status line and headers)."""
+
+    def header(self, name, default=None):
+        """The value of the last header NAME (any case), or DEFAULT."""
+        vals = self.header_list(name)
+        return vals[-1] if vals else default
+
+    def header_list(self, name):
+        return [v for k, v in self.headers if k == name.lower()]
+
+    @property
+    def text(self):
+        return self.body.decode('utf-8', 'replace')
+
+
+class RawHttp:
+    """One TCP connection to HOST:PORT on which the test writes exact bytes
+    and reads replies strictly: a status line, headers ending in an empty
+    line, and a body of exactly Content-Length bytes.  A reply with
+    Transfer-Encoding or without Content-Length is read to the end of the
+    connection and kept as it came (the caller's assertions reject it).
+    With CA (a PEM file) the connection is TLS, verified for
+    SERVER_HOSTNAME (default HOST)."""
+
+    def __init__(self, host, port, timeout=5, ca=None, server_hostname=None):
+        self.timeout = timeout
+        self.buf = b''
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if ca:
+            import ssl
+            ctx = ssl.create_default_context(cafile=ca)
+            self.sock = ctx.wrap_socket(
+                self.sock, server_hostname=server_hostname or host)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.sock.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        """Read more bytes into the buffer; False at the end of stream."""
+        chunk = self.sock.recv(65536)
+        self.buf += chunk
+        return bool(chunk)
+
+    def reply(self, no_body=False):
+        """Read one reply; raises AssertionError if the connection ends or
+        stays silent (TIMEOUT) before a whole one came.  NO_BODY: the reply
+        to a HEAD request, which has no body whatever Content-Length says."""
+        try:
+            while b'\r\n\r\n' not in self.buf:
+                if not self._fill():
+                    raise AssertionError('connection closed before a whole '
+                                         'reply head: %r' % self.buf)
+            head, self.buf = self.buf.split(b'\r\n\r\n', 1)
+            lines = head.decode('latin-1').split('\r\n')
+            version, status, reason = (lines[0].split(' ', 2) + [''])[:3]
+            headers = []
+            for line in lines[1:]:
+                k, sep, v = line.partition(':')
+                if not sep:
+                    raise AssertionError('bad header line %r' % line)
+                headers.append((k.strip().lower(), v.strip()))
+            clen = [v for k, v in headers if k == 'content-length']
+            te = [v for k, v in headers if k == 'transfer-encoding']
+            if no_body:
+                body = b''
+            elif clen and not te:
+                n = int(clen[-1])
+                while len(self.buf) < n:
+                    if not self._fill():
+                        raise AssertionError(
+                            'connection closed after %d of %d body bytes'
+                            % (len(self.buf), n))
+                body, self.buf = self.buf[:n], self.buf[n:]
+            else:
+                while self._fill():
+                    pass
+                body, self.buf = self.buf, b''
+        except socket.timeout:
+            raise AssertionError('no whole reply within %s s; got %r'
+                                 % (self.timeout, self.buf))
+        return HttpReply(version, int(status), reason, headers, body,
+                         head + b'\r\n\r\n')
+
+    def closed_by_peer(self, timeout=None):
+        """True if the server closes the connection (within TIMEOUT,
+        default the connection's), False if it stays open; bytes arriving
+        meanwhile are an AssertionError."""
+        self.sock.settimeout(timeout or self.timeout)
+        try:
+            if not self.buf and not self._fill():
+                return True
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+        finally:
+            self.sock.settimeout(self.timeout)
+        raise AssertionError('unexpected bytes after the reply: %r'
+                             % self.buf)
+
+
+def http_request_bytes(method, target, host_header, headers=(), body=b'',
+                       version='HTTP/1.1'):
+    """The bytes of one request: request line, Host (unless HOST_HEADER is
+    None), HEADERS (a list of (name, value)), Content-Length when BODY is
+    not empty, an empty line, BODY."""
+    if isinstance(body, str):
+        body = body.encode()
+    lines = ['%s %s %s' % (method, target, version)]
+    if host_header is not None:
+        lines.append('Host: ' + host_header)
+    lines += ['%s: %s' % kv for kv in headers]
+    if body:
+        lines.append('Content-Length: %d' % len(body))
+    return ('\r\n'.join(lines) + '\r\n\r\n').encode() + body
+
+
+def basic_auth(user, password):
+    """An Authorization header (name, value) for Basic USER:PASSWORD."""
+    import base64
+    tok = base64.b64encode(('%s:%s' % (user, password)).encode()).decode()
+    return ('Authorization', 'Basic ' + tok)
+
+
 def _read(path):
     try:
         with open(path, 'r', errors='replace') as f:
@@ -335,21 +482,126 @@ def write_file(path, text, mode=0o644):
 
 def ddns_conf(workdir, updater_listen, backend_socket, control_socket,
               log_level='info', extra=None):
-    """The text of a ddns config.  EXTRA: {section: {key: value}} added."""
+    """The text of a ddns config.  EXTRA, added or replacing: a dict
+    {section: {key: value}} or {section: 'raw key = value lines'}, or a
+    string of INI text appended as it is (with its own [section] lines)."""
     sections = collections.OrderedDict()
     sections['store'] = {'path': os.path.join(workdir, 'store')}
     sections['updater'] = {'listen': ' '.join(updater_listen)}
     sections['backend'] = {'listen': 'unix:' + backend_socket}
     sections['pdns'] = {'control_socket': control_socket}
     sections['log'] = {'level': log_level}
+    raw = {}
+    if isinstance(extra, str):
+        raw[None] = extra
+        extra = {}
     for sec, kv in (extra or {}).items():
-        sections.setdefault(sec, {}).update(kv)
+        sections.setdefault(sec, {})
+        if isinstance(kv, str):
+            raw[sec] = kv
+        else:
+            sections[sec].update(kv)
     out = ['# written by ddnstest.py']
     for sec, kv in sections.items():
         out.append('[%s]' % sec)
         out.extend('%s = %s' % (k, v) for k, v in kv.items())
+        if sec in raw:
+            out.append(raw[sec].strip('\n'))
+        out.append('')
+    if None in raw:
+        out.append(raw[None].strip('\n'))
         out.append('')
     return '\n'.join(out)
+
+
+def ddns_section_text(section, kv):
+    """'[SECTION]' (unless None) and 'key = value' lines of KV, as text."""
+    out = ['[%s]' % section] if section else []
+    out.extend('%s = %s' % (k, v) for k, v in kv.items())
+    return '\n'.join(out) + '\n'
+
+
+# ---- a test certificate authority (openssl CLI) ---------------------------
+
+TLS_NAMES = ('IP:127.0.0.1', 'IP:::1', 'DNS:localhost')
+
+
+def openssl(*args, cwd=None):
+    """Run the openssl CLI; raises with its output on failure."""
+    exe = tool('openssl')
+    if not exe:
+        raise unittest.SkipTest('openssl is not installed')
+    r = subprocess.run([exe] + [str(a) for a in args], cwd=cwd,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       stdin=subprocess.DEVNULL, text=True, timeout=60,
+                       env=clean_env())
+    if r.returncode != 0:
+        raise RuntimeError('openssl %s: exit %d\n%s'
+                           % (' '.join(map(str, args)), r.returncode,
+                              r.stdout))
+    return r.stdout
+
+
+def ca_key_path(ca_pem):
+    """The private key that make_test_ca wrote next to CA_PEM."""
+    return os.path.splitext(ca_pem)[0] + '-key.pem'
+
+
+def make_test_ca(workdir, name='server'):
+    """A throw-away ECDSA (P-256) CA in WORKDIR and a server certificate
+    from it for 127.0.0.1, ::1 and localhost (subjectAltName).  Returns
+    (ca_pem, cert_pem, key_pem) paths; the CA's key is ca_key_path(ca_pem).
+    The certificate file holds the server certificate only (the CA is the
+    trust anchor the client is given)."""
+    ca_pem = os.path.join(workdir, 'ca.pem')
+    ext = os.path.join(workdir, 'ca.ext')
+    write_file(ext, '[v3_ca]\n'
+               'basicConstraints = critical, CA:TRUE, pathlen:0\n'
+               'keyUsage = critical, keyCertSign, cRLSign\n'
+               'subjectKeyIdentifier = hash\n')
+    openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt',
+            'ec_paramgen_curve:prime256v1', '-nodes', '-sha256', '-days', '2',
+            '-subj', '/CN=ddns test CA', '-keyout', ca_key_path(ca_pem),
+            '-out', ca_pem, '-config', ext, '-extensions', 'v3_ca')
+    os.chmod(ca_key_path(ca_pem), 0o600)
+    cert, key = make_server_cert(workdir, ca_pem, name)
+    return ca_pem, cert, key
+
+
+def make_server_cert(workdir, ca_pem, name, names=TLS_NAMES, days=2):
+    """A new key and server certificate signed by the CA of make_test_ca,
+    written to WORKDIR/NAME.pem and WORKDIR/NAME-key.pem (replaced if they
+    exist), valid for NAMES (subjectAltName entries) and DAYS days, with a
+    random serial (so two certificates for the same names differ).  Returns
+    (cert_pem, key_pem)."""
+    cert = os.path.join(workdir, name + '.pem')
+    key = os.path.join(workdir, name + '-key.pem')
+    csr = os.path.join(workdir, name + '.csr')
+    ext = os.path.join(workdir, name + '.ext')
+    write_file(ext, 'basicConstraints = critical, CA:FALSE\n'
+               'keyUsage = critical, digitalSignature\n'
+               'extendedKeyUsage = serverAuth\n'
+               'subjectAltName = %s\n' % ', '.join(names))
+    # Written beside, then renamed: a reload never sees half a file.
+    openssl('req', '-new', '-newkey', 'ec', '-pkeyopt',
+            'ec_paramgen_curve:prime256v1', '-nodes', '-sha256',
+            '-subj', '/CN=%s' % name, '-keyout', key + '.new', '-out', csr)
+    openssl('x509', '-req', '-in', csr, '-CA', ca_pem, '-CAkey',
+            ca_key_path(ca_pem), '-set_serial',
+            '0x%s' % os.urandom(8).hex(), '-days', str(days), '-sha256',
+            '-extfile', ext, '-out', cert + '.new')
+    os.chmod(key + '.new', 0o600)
+    os.replace(key + '.new', key)
+    os.replace(cert + '.new', cert)
+    os.unlink(csr)
+    return cert, key
+
+
+def cert_fingerprint(pem):
+    """SHA-256 fingerprint of the certificate in the PEM file (hex, no
+    colons, lower case)."""
+    out = openssl('x509', '-in', pem, '-noout', '-fingerprint', '-sha256')
+    return out.strip().split('=', 1)[1].replace(':', '').lower()
 
 
 def pdns_conf(rundir, port, connection_string, extra=None):
@@ -384,17 +636,28 @@ class Service:
     runs `ddns-backend --pipe` itself; no backend process of ours).
     IPV6: the updater also listens on [::1].  ZONES: zone names created with
     ddnsctl before pdns starts (pdns reads its zone list at start).
-    PDNS_EXTRA / CONF_EXTRA: added to pdns.conf / the ddns config.
-    UPDATER / BACKEND false: do not start that daemon."""
+    PDNS_EXTRA: added to pdns.conf.  CONF_EXTRA (or its alias EXTRA_CONF):
+    added to the ddns config, as ddns_conf()'s EXTRA (a dict by section, or
+    raw INI text).  UPDATER / BACKEND false: do not start that daemon.
+    TLS: the updater also serves HTTPS on TLS_PORT (127.0.0.1, and [::1]
+    with IPV6) with a certificate for 127.0.0.1, ::1 and localhost from a
+    fresh test CA (CA_FILE; the pair in TLS_CERT / TLS_KEY, which a reload
+    test may replace with make_server_cert(svc.dir, svc.ca_file, 'server')
+    and then svc.signal('ddns-updater', signal.SIGHUP))."""
 
     def __init__(self, connector='unix', ipv6=True, zones=(ZONE,),
                  pdns_extra=None, conf_extra=None, log_level='info',
-                 updater=True, backend=True):
+                 updater=True, backend=True, tls=False, extra_conf=None):
         self.connector = connector
         self.ipv6 = ipv6
         self.zones = list(zones)
         self.pdns_extra = pdns_extra or {}
-        self.conf_extra = conf_extra or {}
+        if conf_extra is not None and extra_conf is not None:
+            raise ValueError('give conf_extra or extra_conf, not both')
+        self.conf_extra = conf_extra or extra_conf or {}
+        self.tls = tls
+        self.tls_port = None
+        self.ca_file = self.tls_cert = self.tls_key = None
         self.log_level = log_level
         self.want_updater = updater
         self.want_backend = backend and connector == 'unix'
@@ -421,9 +684,12 @@ class Service:
         listen = ['127.0.0.1:%d' % self.http_port]
         if self.ipv6:
             listen.append('[::1]:%d' % self.http_port)
+        extra = self.conf_extra
+        if self.tls:
+            extra = self._tls_conf(extra)
         write_file(self.conf, ddns_conf(self.dir, listen, self.backend_socket,
                                         self.control_socket, self.log_level,
-                                        self.conf_extra))
+                                        extra))
         if self.connector == 'pipe':
             cs = 'pipe:command=%s -c %s --pipe,timeout=2000' % (
                 binary('ddns-backend'), self.conf)
@@ -433,6 +699,27 @@ class Service:
                    pdns_conf(self.rundir, self.dns_port, cs, self.pdns_extra))
         for z in self.zones:
             self.add_zone(z)
+
+    def _tls_conf(self, extra):
+        """EXTRA with the [updater] TLS keys added: a test CA and server
+        pair in the directory, a free port for tls_listen."""
+        self.ca_file, self.tls_cert, self.tls_key = make_test_ca(self.dir)
+        self.tls_port = free_port(ipv6=self.ipv6)
+        listen = ['127.0.0.1:%d' % self.tls_port]
+        if self.ipv6:
+            listen.append('[::1]:%d' % self.tls_port)
+        kv = {'tls_listen': ' '.join(listen), 'tls_cert': self.tls_cert,
+              'tls_key': self.tls_key}
+        if isinstance(extra, str):
+            return ddns_section_text('updater', kv) + extra
+        extra = {sec: (dict(v) if isinstance(v, dict) else v)
+                 for sec, v in extra.items()}
+        upd = extra.get('updater')
+        if isinstance(upd, str):
+            extra['updater'] = ddns_section_text(None, kv) + upd
+        else:
+            extra['updater'] = dict(kv, **(upd or {}))
+        return extra
 
     def start(self):
         """Prepare, then start the daemons in order, each waited for."""
@@ -475,6 +762,15 @@ class Service:
         if self.ipv6:
             wait_for(lambda: tcp_port_ready('::1', self.http_port),
                      'ddns-updater on [::1]:%d' % self.http_port, procs=[p])
+        if self.tls:
+            for addr in ('127.0.0.1', '::1') if self.ipv6 else ('127.0.0.1',):
+                wait_for(lambda: tcp_port_ready(addr, self.tls_port),
+                         'ddns-updater TLS on %s port %d'
+                         % (addr, self.tls_port), procs=[p])
+
+    def signal(self, name, sig):
+        """Send SIG to our daemon NAME ('ddns-updater'...) by its PID."""
+        os.kill(self.procs[name].pid, sig)
 
     def stop_one(self, name):
         """Stop daemon NAME ('ddns-updater', 'pdns', 'ddns-backend') by PID;
@@ -596,6 +892,18 @@ class Service:
     def set_ip(self, fqdn, ip):
         return self.ctl('host', 'set', fqdn, '--ip', ip)
 
+    def host_info(self, fqdn):
+        """The object of FQDN in `ddnsctl host list --json` (None if it is
+        not listed)."""
+        hosts = json.loads(self.ctl('host', 'list', '--json').stdout)
+        if isinstance(hosts, dict):
+            hosts = hosts.get('hosts', [])
+        for h in hosts:
+            name = h.get('fqdn', h.get('name', ''))
+            if name.rstrip('.').lower() == fqdn.rstrip('.').lower():
+                return h
+        return None
+
     # -- clients --
 
     def dig(self, name, rtype='A', **kw):
@@ -616,7 +924,8 @@ class Service:
     def url(self, path, user=None, password=None, host='127.0.0.1',
             query=None, scheme='http', port=None):
         """http://[USER:PASSWORD@]HOST:PORT/PATH[?QUERY], HOST an address
-        ('::1' is bracketed).  QUERY: a string or a list of (key, value)."""
+        ('::1' is bracketed) or a name.  QUERY: a string or a list of (key,
+        value).  With SCHEME 'https' the port defaults to TLS_PORT."""
         if ':' in host:
             host = '[%s]' % host
         auth = ''
@@ -627,11 +936,37 @@ class Service:
             if not isinstance(query, str):
                 query = '&'.join('%s=%s' % kv for kv in query)
             q = '?' + query
-        return '%s://%s%s:%d%s%s' % (scheme, auth, host,
-                                     port or self.http_port, path, q)
+        if port is None:
+            port = self.tls_port if scheme == 'https' else self.http_port
+        return '%s://%s%s:%d%s%s' % (scheme, auth, host, port, path, q)
 
     def curl(self, url, *args, **kw):
         return curl(url, *args, workdir=self.dir, **kw)
+
+    def raw(self, method, target, headers=(), body=b'', version='HTTP/1.1',
+            host='127.0.0.1', host_header=True, tls=False, close=True):
+        """Send one request of exact bytes on a new connection and return
+        (reply, closed): the HttpReply and whether the server closed the
+        connection after it (None: not waited for, when neither CLOSE nor
+        HTTP/1.0 asked it to).  HOST_HEADER True: 'Host: HOST:PORT'; a string
+        as given; None: no Host header.  With CLOSE (and HTTP/1.1) a
+        'Connection: close' header is added.  TLS: to TLS_PORT, verified
+        with CA_FILE."""
+        port = self.tls_port if tls else self.http_port
+        if host_header is True:
+            host_header = '%s:%d' % ('[%s]' % host if ':' in host else host,
+                                     port)
+        headers = list(headers)
+        if close and version == 'HTTP/1.1':
+            headers.append(('Connection', 'close'))
+        data = http_request_bytes(method, target, host_header, headers, body,
+                                  version)
+        with RawHttp(host, port, ca=self.ca_file if tls else None) as c:
+            c.send(data)
+            r = c.reply(no_body=(method == 'HEAD'))
+            if close or version == 'HTTP/1.0':
+                return r, c.closed_by_peer()
+            return r, None
 
     def update(self, fqdn, secret, myip=None, host='127.0.0.1', **kw):
         """GET /nic/update as the README shows it: credentials in the URL,
