@@ -19,6 +19,7 @@ const char *ddns_strerror(int code)
 	case DDNS_EBADADDR: return "invalid address";
 	case DDNS_ETOOBIG: return "input too large";
 	case DDNS_ENOSTORE: return "no ddns store there";
+	case DDNS_EDEPTH: return "a host must lie exactly one label below its zone";
 	default: return "unknown error";
 	}
 }

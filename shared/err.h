@@ -24,7 +24,8 @@ enum ddns_err {
 	DDNS_EBADADDR = -13,  /* not a valid IPv4/IPv6 address */
 	DDNS_ETOOBIG = -14,   /* input over a fixed limit */
 	DDNS_ENOSTORE = -15,  /* store directory has no ddns store */
-	DDNS_ERR_LAST_ = -16
+	DDNS_EDEPTH = -16,    /* host not exactly one label below its zone */
+	DDNS_ERR_LAST_ = -17
 };
 
 /* Static English text for a code; never NULL. */

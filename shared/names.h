@@ -26,6 +26,24 @@ int ddns_name_normalize(const char *in, size_t len, char out[DDNS_NAME_BUF]);
 int ddns_name_normalize_wild(const char *in, size_t len,
 			     char out[DDNS_NAME_BUF]);
 
+/*
+ * True if S[0..LEN) is already a normalised name as above.  A pure byte
+ * check (no libidn2, no allocation): the one hostname check that
+ * ddns_name_normalize, the store and the tools share.  NULL is not.
+ */
+bool ddns_name_is_normal(const char *s, size_t len);
+
+/*
+ * Why untrusted IN of LEN bytes (taken as ddns_name_normalize takes it) is
+ * not a valid name: a short English reason, e.g. "bad character '_'
+ * (letters, digits and hyphens only)" or "label longer than 63 octets",
+ * written into WHY (CAP bytes, cut to fit).  Returns WHY, or NULL when IN
+ * normalises fine (WHY is then "").  The reason names the check that
+ * ddns_name_normalize failed, so the two always agree.
+ */
+const char *ddns_name_why_invalid(const char *in, size_t len, char *why,
+				  size_t cap);
+
 /* True if NAME (normalised) is ZONE or lies below it. */
 bool ddns_name_in_zone(const char *name, const char *zone);
 

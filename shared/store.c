@@ -195,34 +195,45 @@ static int64_t r_i64(struct rbuf *r)
 	return (int64_t)(hi << 32 | r_u32(r));
 }
 
-/* ---- name checks (pure byte checks: decoding must not depend on idn2) -- */
+/* ---- log lines about records ---------------------------------------- */
 
-static bool is_ldh(unsigned char c)
+#define KEY_TEXT_BUF 300
+
+/* KEY of LEN octets as printable ASCII for a log line: octets outside
+ * 0x21..0x7e and the backslash as \xHH; cut with "..." to fit. */
+static const char *key_text(const void *key, size_t len, char out[KEY_TEXT_BUF])
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-}
+	const unsigned char *k = key;
+	size_t o = 0;
 
-/* True if S[0..LEN) is a normalised name as names.h defines it. */
-static bool name_is_normal(const char *s, size_t len)
-{
-	size_t lab = 0;
-
-	if (!s || len == 0 || len > DDNS_NAME_MAX)
-		return false;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '.') {
-			if (lab == 0 || s[i - 1] == '-')
-				return false;
-			lab = 0;
-			continue;
+		if (o + 8 > KEY_TEXT_BUF) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
 		}
-		if (!is_ldh((unsigned char)s[i]) || (lab == 0 && s[i] == '-'))
-			return false;
-		if (++lab > DDNS_LABEL_MAX)
-			return false;
+		if (k[i] > 0x20 && k[i] < 0x7f && k[i] != '\\')
+			out[o++] = (char)k[i];
+		else
+			o += (size_t)snprintf(out + o, KEY_TEXT_BUF - o,
+					      "\\x%02x", k[i]);
 	}
-	return lab > 0 && s[len - 1] != '-';
+	out[o] = '\0';
+	return out;
 }
+
+/* The one log line for a WHAT record (under KEY) that does not decode;
+ * SKIPPED when the caller goes on past it. */
+static void log_corrupt(const char *what, const void *key, size_t klen,
+			bool skipped)
+{
+	char text[KEY_TEXT_BUF];
+
+	log_err("store: %s record %s is corrupt%s", what,
+		key_text(key, klen, text), skipped ? "; skipped" : "");
+}
+
+/* ---- name checks (pure byte checks: decoding must not depend on idn2) -- */
 
 /* SOA RNAME: a local part of printable ASCII in which a dot is escaped as
  * "\.", then an unescaped dot and a normalised domain name. */
@@ -243,7 +254,7 @@ static bool rname_is_valid(const char *s, size_t len)
 	}
 	if (i == 0 || i + 1 >= len)
 		return false;
-	return name_is_normal(s + i + 1, len - i - 1);
+	return ddns_name_is_normal(s + i + 1, len - i - 1);
 }
 
 /* Read a length-prefixed string into OUT (NUL-terminated); false if the
@@ -278,7 +289,7 @@ int ddns_zone_encode(const struct ddns_zone *z, void *buf, size_t cap)
 	w_u8(&w, z->n_ns);
 	for (unsigned i = 0; i < z->n_ns; i++) {
 		len = strnlen(z->ns[i], DDNS_NAME_BUF);
-		if (!name_is_normal(z->ns[i], len))
+		if (!ddns_name_is_normal(z->ns[i], len))
 			return DDNS_EBADNAME;
 		w_str(&w, z->ns[i], len);
 	}
@@ -307,7 +318,7 @@ int ddns_zone_decode(const void *val, size_t len, struct ddns_zone *out)
 	    z.n_ns > DDNS_ZONE_NS_MAX)
 		return DDNS_ECORRUPT;
 	for (unsigned i = 0; i < z.n_ns; i++)
-		if (!r_str(&r, z.ns[i], &n) || !name_is_normal(z.ns[i], n))
+		if (!r_str(&r, z.ns[i], &n) || !ddns_name_is_normal(z.ns[i], n))
 			return DDNS_ECORRUPT;
 	if (!r_str(&r, z.hostmaster, &n) || !rname_is_valid(z.hostmaster, n))
 		return DDNS_ECORRUPT;
@@ -497,9 +508,16 @@ static int open_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 static int no_store(const char *dir, char *err, size_t errlen)
 {
 	return open_fail(err, errlen, DDNS_ENOSTORE,
-			 "no ddns store in %s; create it with ddnsctl or "
-			 "ddns-updater",
+			 "no ddns store in %s; create it with 'ddnsctl zone "
+			 "add' or by starting ddns-updater",
 			 dir);
+}
+
+/* An LMDB failure RC while opening the store in DIR. */
+static int lmdb_fail(const char *dir, int rc, char *err, size_t errlen)
+{
+	return open_fail(err, errlen, lmdb_map(rc), "store %s: %s", dir,
+			 mdb_strerror(rc));
 }
 
 /* Create DIR (0700) if asked, check it, and tell whether data.mdb is new. */
@@ -564,8 +582,9 @@ static int env_open(ddns_store *s, const char *dir, bool fresh,
 							  : STORE_DEFAULT_MAP);
 	if (!rc)
 		rc = mdb_env_open(s->env, dir, envflags, 0600);
-	if (!rc && !fresh && mdb_env_info(s->env, &info) == 0 &&
-	    map_size > info.me_mapsize)
+	if (!rc && !fresh)
+		rc = mdb_env_info(s->env, &info);
+	if (!rc && !fresh && map_size > info.me_mapsize)
 		rc = mdb_env_set_mapsize(s->env, map_size);
 	if (rc)
 		return open_fail(err, errlen, lmdb_map(rc),
@@ -672,8 +691,7 @@ static int check_schema(ddns_store *s, MDB_txn *txn, const char *dir, char *err,
 	if (rc == MDB_NOTFOUND)
 		return no_store(dir, err, errlen);
 	if (rc)
-		return open_fail(err, errlen, lmdb_map(rc), "store %s: %s", dir,
-				 mdb_strerror(rc));
+		return lmdb_fail(dir, rc, err, errlen);
 	return check_version(v.mv_data, v.mv_size, dir, err, errlen);
 }
 
@@ -686,15 +704,12 @@ static int init_dbs(ddns_store *s, const char *dir, char *err, size_t errlen)
 	int rc = txn_begin_raw(s, create ? 0 : MDB_RDONLY, &txn);
 
 	if (rc)
-		return open_fail(err, errlen, lmdb_map(rc), "store %s: %s", dir,
-				 mdb_strerror(rc));
+		return lmdb_fail(dir, rc, err, errlen);
 	rc = open_dbis(s, txn, create ? MDB_CREATE : 0);
 	if (rc) {
 		mdb_txn_abort(txn);
-		if (rc == MDB_NOTFOUND)
-			return no_store(dir, err, errlen);
-		return open_fail(err, errlen, lmdb_map(rc), "store %s: %s", dir,
-				 mdb_strerror(rc));
+		return rc == MDB_NOTFOUND ? no_store(dir, err, errlen)
+					  : lmdb_fail(dir, rc, err, errlen);
 	}
 	rc = check_schema(s, txn, dir, err, errlen);
 	if (rc) {
@@ -702,10 +717,7 @@ static int init_dbs(ddns_store *s, const char *dir, char *err, size_t errlen)
 		return rc;
 	}
 	rc = mdb_txn_commit(txn);
-	if (rc)
-		return open_fail(err, errlen, lmdb_map(rc), "store %s: %s", dir,
-				 mdb_strerror(rc));
-	return 0;
+	return rc ? lmdb_fail(dir, rc, err, errlen) : 0;
 }
 
 int ddns_store_open(ddns_store **out, const char *dir, unsigned flags,
@@ -843,14 +855,15 @@ static size_t zone_name_len(const char *name)
 	return len > DDNS_NAME_MAX ? 0 : len;
 }
 
-/* Decode zone value V stored under NAME and add the serials from meta. */
+/* Decode zone value V stored under NAME and add the serials from meta.
+ * A corrupt zone is logged (SKIPPED: the caller goes on past it). */
 static int zone_fill(ddns_txn *t, const char *name, size_t len,
-		     const MDB_val *v, struct ddns_zone *out)
+		     const MDB_val *v, struct ddns_zone *out, bool skipped)
 {
 	char key[META_KEY_BUF];
 	int rc = ddns_zone_decode(v->mv_data, v->mv_size, out);
 
-	if (!rc && !name_is_normal(name, len))
+	if (!rc && !ddns_name_is_normal(name, len))
 		rc = DDNS_ECORRUPT;
 	if (rc)
 		goto out;
@@ -870,8 +883,7 @@ static int zone_fill(ddns_txn *t, const char *name, size_t len,
 	}
 out:
 	if (rc == DDNS_ECORRUPT)
-		log_err("store: zone record for %.*s is corrupt", (int)len,
-			name);
+		log_corrupt("zone", name, len, skipped);
 	return rc;
 }
 
@@ -886,7 +898,7 @@ int ddns_zone_get(ddns_txn *t, const char *name, struct ddns_zone *out)
 	rc = db_get(t, t->s->zones, name, len, &v);
 	if (rc)
 		return rc;
-	return zone_fill(t, name, len, &v, out);
+	return zone_fill(t, name, len, &v, out, false);
 }
 
 /* The name of zone ID from the zone_ids index into NAME. */
@@ -900,7 +912,7 @@ static int zone_name_by_id(ddns_txn *t, uint32_t id, char name[DDNS_NAME_BUF])
 	rc = db_get(t, t->s->zone_ids, k, 4, &v);
 	if (rc)
 		return rc;
-	if (!name_is_normal(v.mv_data, v.mv_size)) {
+	if (!ddns_name_is_normal(v.mv_data, v.mv_size)) {
 		log_err("store: zone id %u has a corrupt name", (unsigned)id);
 		return DDNS_ECORRUPT;
 	}
@@ -975,7 +987,7 @@ static int scan_step(MDB_cursor *c, MDB_val *k, MDB_val *v, int verdict,
 static int hosts_scan(ddns_txn *t, const char *prefix, size_t plen, scan_fn fn,
 		      void *arg)
 {
-	char last[DDNS_NAME_BUF];
+	char last[512]; /* LMDB's largest key (MDB_MAXKEYSIZE) is 511 */
 	MDB_cursor *c = NULL;
 	MDB_val k = {plen, (void *)prefix}, v;
 	int rc, verdict = SCAN_NEXT;
@@ -986,8 +998,8 @@ static int hosts_scan(ddns_txn *t, const char *prefix, size_t plen, scan_fn fn,
 	rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
 	while (rc == 0 && k.mv_size >= plen &&
 	       memcmp(k.mv_data, prefix, plen) == 0) {
-		if (k.mv_size >= sizeof last) {
-			verdict = DDNS_ECORRUPT;
+		if (k.mv_size > sizeof last) {
+			verdict = lmdb_code(MDB_BAD_VALSIZE, "scan hosts");
 			break;
 		}
 		memcpy(last, k.mv_data, k.mv_size);
@@ -1002,22 +1014,20 @@ static int hosts_scan(ddns_txn *t, const char *prefix, size_t plen, scan_fn fn,
 	return rc == MDB_NOTFOUND ? 0 : lmdb_code(rc, "scan hosts");
 }
 
-/* Decode a hosts record from its key and value. */
+/* Decode a hosts record from its key and value; 0 or DDNS_ECORRUPT,
+ * logged (SKIPPED: the caller goes on past it). */
 static int host_from_kv(const MDB_val *k, const MDB_val *v,
-			struct ddns_host *out)
+			struct ddns_host *out, bool skipped)
 {
 	int n, rc = ddns_host_decode(v->mv_data, v->mv_size, out);
 
 	if (!rc) {
 		n = ddns_name_from_key(k->mv_data, k->mv_size, out->fqdn);
-		if (n < 0 || !name_is_normal(out->fqdn, (size_t)n))
+		if (n < 0 || !ddns_name_is_normal(out->fqdn, (size_t)n))
 			rc = DDNS_ECORRUPT;
 	}
 	if (rc)
-		log_err("store: host record %.*s is corrupt",
-			(int)(k->mv_size > DDNS_NAME_MAX ? DDNS_NAME_MAX
-							 : k->mv_size),
-			(const char *)k->mv_data);
+		log_corrupt("host", k->mv_data, k->mv_size, skipped);
 	return rc;
 }
 
@@ -1035,7 +1045,7 @@ static int zone_free_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
 	struct zone_free *zf = arg;
 	char zname[DDNS_NAME_BUF];
 	struct ddns_host h;
-	int rc = host_from_kv(k, v, &h);
+	int rc = host_from_kv(k, v, &h, false);
 
 	if (rc || h.zone_id == zf->nested)
 		return rc;
@@ -1104,7 +1114,7 @@ int ddns_zone_add(ddns_txn *t, struct ddns_zone *z)
 
 	if (!t->write)
 		return DDNS_EINVAL;
-	if (!name_is_normal(z->name, len))
+	if (!ddns_name_is_normal(z->name, len))
 		return DDNS_EBADNAME;
 	rc = db_get(t, t->s->zones, z->name, len, &v);
 	if (rc != DDNS_ENOTFOUND)
@@ -1163,7 +1173,7 @@ static int zone_hosts_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
 	struct zone_hosts *zh = arg;
 	char key[DDNS_NAME_BUF];
 	struct ddns_host h;
-	int rc = host_from_kv(k, v, &h);
+	int rc = host_from_kv(k, v, &h, false);
 
 	if (rc)
 		return rc;
@@ -1172,8 +1182,8 @@ static int zone_hosts_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
 	zh->n++;
 	if (!zh->del)
 		return SCAN_NEXT;
-	/* the key is copied: K points into the map (hosts_scan checked its
-	 * size) */
+	/* the key is copied: K points into the map (host_from_kv checked
+	 * its size) */
 	memcpy(key, k->mv_data, k->mv_size);
 	if (t->s->has_faults &&
 	    (rc = db_del(t, t->s->faults, key, k->mv_size, true)) != 0)
@@ -1283,11 +1293,11 @@ int ddns_zone_foreach(ddns_txn *t, ddns_zone_cb cb, void *arg)
 		return lmdb_code(rc, "cursor");
 	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 	while (rc == 0 && ret == 0) {
-		if (k.mv_size > DDNS_NAME_MAX)
-			ret = DDNS_ECORRUPT;
-		else
-			ret = zone_fill(t, k.mv_data, k.mv_size, &v, &z);
-		if (ret == 0)
+		/* zone_fill checks the key before it copies it */
+		ret = zone_fill(t, k.mv_data, k.mv_size, &v, &z, true);
+		if (ret == DDNS_ECORRUPT)
+			ret = 0; /* logged; the other zones are still served */
+		else if (ret == 0)
 			ret = cb(&z, arg);
 		if (ret == 0)
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
@@ -1305,7 +1315,7 @@ static int host_key(const char *fqdn, char key[DDNS_NAME_BUF], size_t *klen)
 {
 	size_t len = fqdn ? strnlen(fqdn, DDNS_NAME_BUF) : 0;
 
-	if (!name_is_normal(fqdn, len))
+	if (!ddns_name_is_normal(fqdn, len))
 		return DDNS_EBADNAME;
 	*klen = ddns_name_key(fqdn, key);
 	return 0;
@@ -1325,15 +1335,18 @@ int ddns_host_get(ddns_txn *t, const char *fqdn, struct ddns_host *out)
 		return rc;
 	k.mv_data = key;
 	k.mv_size = klen;
-	return host_from_kv(&k, &v, out);
+	return host_from_kv(&k, &v, out, false);
 }
 
 /*
  * A host belongs to the deepest zone containing it, strictly below its
- * apex.  ENOZONE if h->zone_id names no zone, EINVAL if it names another
- * zone than that.
+ * apex; a new one (ADD) exactly one label below, so that no name between
+ * a host and its zone is an empty non-terminal (whose NXDOMAIN RFC 8020
+ * resolvers take as "nothing below").  ENOZONE if h->zone_id names no
+ * zone, EINVAL if it names another zone than that, EDEPTH for a deeper new
+ * host.  Deeper hosts stored before the rule keep working.
  */
-static int host_check_zone(ddns_txn *t, const struct ddns_host *h)
+static int host_check_zone(ddns_txn *t, const struct ddns_host *h, bool add)
 {
 	struct ddns_zone z;
 	uint8_t k[4];
@@ -1343,7 +1356,9 @@ static int host_check_zone(ddns_txn *t, const struct ddns_host *h)
 	if (rc && rc != DDNS_ENOZONE)
 		return rc;
 	if (rc == 0 && z.id == h->zone_id && strcmp(z.name, h->fqdn) != 0)
-		return 0;
+		return add && strcmp(ddns_name_parent(h->fqdn), z.name) != 0
+			   ? DDNS_EDEPTH
+			   : 0;
 	put_u32(k, h->zone_id);
 	rc = db_get(t, t->s->zone_ids, k, 4, &v);
 	if (rc == DDNS_ENOTFOUND)
@@ -1362,7 +1377,7 @@ int ddns_host_add(ddns_txn *t, const struct ddns_host *h)
 		return DDNS_EINVAL;
 	rc = host_key(h->fqdn, key, &klen);
 	if (!rc)
-		rc = host_check_zone(t, h);
+		rc = host_check_zone(t, h, true);
 	if (rc)
 		return rc;
 	n = ddns_host_encode(h, buf, sizeof buf);
@@ -1390,7 +1405,7 @@ int ddns_host_put(ddns_txn *t, const struct ddns_host *h)
 	/* moving a host to another zone id must still place it right */
 	if (v.mv_size != HOST_VAL_LEN ||
 	    get_u32((uint8_t *)v.mv_data + 1) != h->zone_id)
-		rc = host_check_zone(t, h);
+		rc = host_check_zone(t, h, false);
 	if (rc)
 		return rc;
 	n = ddns_host_encode(h, buf, sizeof buf);
@@ -1403,7 +1418,6 @@ int ddns_host_del(ddns_txn *t, const char *fqdn)
 {
 	char key[DDNS_NAME_BUF];
 	size_t klen;
-
 	int rc;
 
 	if (!t->write)
@@ -1428,10 +1442,10 @@ static int host_iter_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
 {
 	struct host_iter *it = arg;
 	struct ddns_host h;
-	int rc = host_from_kv(k, v, &h);
 
-	if (rc)
-		return rc;
+	/* logged and skipped: one bad record must not hide the others */
+	if (host_from_kv(k, v, &h, true) != 0)
+		return SCAN_NEXT;
 	if (it->zone_id && h.zone_id != it->zone_id)
 		return SCAN_NEXT; /* a host of a nested zone */
 	it->ret = it->cb(&h, it->arg);
@@ -1447,7 +1461,8 @@ int ddns_host_foreach(ddns_txn *t, const struct ddns_zone *zone,
 	int rc;
 
 	if (zone) {
-		if (!name_is_normal(zone->name, zone_name_len(zone->name)) ||
+		if (!ddns_name_is_normal(zone->name,
+					 zone_name_len(zone->name)) ||
 		    zone->id == 0)
 			return DDNS_EINVAL;
 		plen = zone_prefix(zone->name, prefix);
@@ -1472,7 +1487,7 @@ int ddns_fault_get(ddns_txn *t, const char *fqdn, struct ddns_fault *out)
 		return rc;
 	rc = ddns_fault_decode(v.mv_data, v.mv_size, out);
 	if (rc)
-		log_err("store: fault record of %s is corrupt", fqdn);
+		log_corrupt("fault", key, klen, false);
 	return rc;
 }
 
@@ -1507,4 +1522,13 @@ int ddns_fault_del(ddns_txn *t, const char *fqdn)
 	if (!t->s->has_faults || host_key(fqdn, key, &klen) != 0)
 		return DDNS_ENOTFOUND;
 	return db_del(t, t->s->faults, key, klen, false);
+}
+
+/* ---- snapshots -------------------------------------------------------- */
+
+uint64_t ddns_txn_snapshot(const ddns_txn *t)
+{
+	if (!t || t->write)
+		return 0;
+	return (uint64_t)mdb_txn_id(t->txn);
 }

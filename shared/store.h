@@ -120,7 +120,10 @@ int ddns_zone_set_notified(ddns_txn *t, uint32_t id, uint32_t serial);
 /* Callbacks return 0 to go on, anything else to stop (returned as is).
  * They may read through the transaction but must not write through it. */
 typedef int (*ddns_zone_cb)(const struct ddns_zone *z, void *arg);
-/* Each zone in name order. */
+/* Each zone in name order.  A zone record that does not decode (see
+ * schema/lmdb-v1.md section 9) is skipped with one error log line naming
+ * its key, so one damaged record does not hide the others.  Returns 0, a
+ * store error, or the callback's first nonzero value. */
 int ddns_zone_foreach(ddns_txn *t, ddns_zone_cb cb, void *arg);
 
 /* ---- hosts ------------------------------------------------------------ */
@@ -155,17 +158,25 @@ int ddns_host_get(ddns_txn *t, const char *fqdn, struct ddns_host *out);
 /* Insert a new host.  0, DDNS_EEXIST, or DDNS_ENOZONE if h->zone_id names
  * no zone; DDNS_EBADNAME if h->fqdn is not normalised; DDNS_EINVAL if
  * h->zone_id is not the deepest zone containing h->fqdn, or h->fqdn is
- * that zone's apex (hosts lie strictly below their zone). */
+ * that zone's apex (hosts lie strictly below their zone); DDNS_EDEPTH if
+ * h->fqdn is more than one label below that zone (a deeper name needs a
+ * zone of its own: names between a host and its zone would be empty
+ * non-terminals). */
 int ddns_host_add(ddns_txn *t, const struct ddns_host *h);
 /* Replace an existing host.  0 or DDNS_ENOTFOUND; a changed zone_id is
- * checked as in ddns_host_add. */
+ * checked as in ddns_host_add, except for the depth (hosts stored deeper
+ * before that rule stay usable). */
 int ddns_host_put(ddns_txn *t, const struct ddns_host *h);
 /* Delete.  0 or DDNS_ENOTFOUND. */
 int ddns_host_del(ddns_txn *t, const char *fqdn);
 
 typedef int (*ddns_host_cb)(const struct ddns_host *h, void *arg);
 /* Each host of zone ZONE (NULL: all hosts) in key order (labels reversed).
- * With ZONE, hosts of nested zones below it are skipped. */
+ * With ZONE, hosts of nested zones below it are skipped.  A host record
+ * that does not decode is skipped with one error log line naming its key
+ * (ddns_host_get of that name still returns DDNS_ECORRUPT).  Returns 0,
+ * DDNS_EINVAL for an invalid ZONE, a store error, or the callback's first
+ * nonzero value. */
 int ddns_host_foreach(ddns_txn *t, const struct ddns_zone *zone,
 		      ddns_host_cb cb, void *arg);
 
@@ -220,5 +231,15 @@ int ddns_host_decode(const void *val, size_t len, struct ddns_host *out);
  * unknown kind, too many or invalid ns, invalid hostmaster). */
 int ddns_zone_encode(const struct ddns_zone *z, void *buf, size_t cap);
 int ddns_host_encode(const struct ddns_host *h, void *buf, size_t cap);
+
+/* ---- snapshots (added for the backend's per-snapshot caches) ---------- */
+
+/*
+ * An identifier of the snapshot that the live read transaction T sees:
+ * two equal values mean the same committed contents of the whole store,
+ * and a later commit gives a larger value.  Only meaningful between begin
+ * (or renew) and reset.  0 for a write transaction or NULL.
+ */
+uint64_t ddns_txn_snapshot(const ddns_txn *t);
 
 #endif

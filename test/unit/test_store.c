@@ -480,8 +480,15 @@ static void test_host_add(ddns_store *s)
 	CHECK_INT(ddns_host_add(t, &h), 0);
 	host_init(&h, "b.dyn.example.org", 2);
 	CHECK_INT(ddns_host_add(t, &h), 0);
+	/* one label below the zone, no deeper: y.dyn.example.org would be an
+	 * empty non-terminal (see test_legacy_host for old deep hosts) */
 	host_init(&h, "x.y.dyn.example.org", 2);
-	CHECK_INT(ddns_host_add(t, &h), 0);
+	CHECK_INT(ddns_host_add(t, &h), DDNS_EDEPTH);
+	host_init(&h, "q.b.dyn.example.org", 2); /* below a host, too */
+	CHECK_INT(ddns_host_add(t, &h), DDNS_EDEPTH);
+	host_init(&h, "a.b.c.example.org", 1);
+	CHECK_INT(ddns_host_add(t, &h), DDNS_EDEPTH);
+	CHECK(strcmp(ddns_strerror(DDNS_EDEPTH), "unknown error") != 0);
 
 	host_init(&h, "z.dyn.example.org", 1); /* belongs to the deeper zone */
 	CHECK_INT(ddns_host_add(t, &h), DDNS_EINVAL);
@@ -498,6 +505,37 @@ static void test_host_add(ddns_store *s)
 	host_init(&h, "q..example.org", 1);
 	CHECK_INT(ddns_host_add(t, &h), DDNS_EBADNAME);
 	CHECK_INT(ddns_txn_commit(t), 0);
+}
+
+/* A host stored deeper than one label below its zone (before that rule):
+ * written with raw LMDB while the store is shut, then read, listed and
+ * updated as any other. */
+static ddns_store *test_legacy_host(ddns_store *s, const char *dir)
+{
+	struct ddns_host h, got;
+	char key[DDNS_NAME_BUF];
+	uint8_t val[256];
+	int n;
+	ddns_txn *t;
+
+	ddns_store_close(s);
+	host_init(&h, "x.y.dyn.example.org", 2);
+	n = ddns_host_encode(&h, val, sizeof val);
+	CHECK_INT(n, 113);
+	CHECK_INT(raw_put(dir, "hosts", key, ddns_name_key(h.fqdn, key), val,
+			  (size_t)n),
+		  0);
+	s = open_rw(dir, 0);
+	t = begin(s, true);
+	CHECK_INT(ddns_host_get(t, "x.y.dyn.example.org", &got), 0);
+	CHECK(memcmp(&got, &h, sizeof h) == 0);
+	h.updated = 1700000001;
+	inet_pton(AF_INET, "192.0.2.99", &h.v4);
+	CHECK_INT(ddns_host_put(t, &h), 0);
+	CHECK_INT(ddns_host_get(t, "x.y.dyn.example.org", &got), 0);
+	CHECK(memcmp(&got, &h, sizeof h) == 0);
+	CHECK_INT(ddns_txn_commit(t), 0);
+	return s;
 }
 
 static void test_host_get_put(ddns_store *s)
@@ -1006,37 +1044,126 @@ static void test_faults_added(const char *base)
 	ddns_store_close(s);
 }
 
-/* Records damaged behind the store's back are reported, not guessed at. */
+/* Send what the logger writes (fd 2) into a temporary file until
+ * capture_end, which copies it into BUF. */
+struct capture {
+	FILE *f;
+	int saved;
+};
+
+static void capture_start(struct capture *c)
+{
+	fflush(stderr);
+	c->f = tmpfile();
+	c->saved = dup(2);
+	CHECK(c->f != NULL && c->saved >= 0);
+	if (c->f && c->saved >= 0)
+		CHECK(dup2(fileno(c->f), 2) == 2);
+}
+
+static void capture_end(struct capture *c, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	fflush(stderr);
+	if (c->saved >= 0) {
+		dup2(c->saved, 2);
+		close(c->saved);
+	}
+	if (c->f) {
+		rewind(c->f);
+		n = fread(buf, 1, cap - 1, c->f);
+		fclose(c->f);
+	}
+	buf[n] = '\0';
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* Damage records behind the store's back: a host value from a future
+ * record version, hosts under keys that are no name (one longer than any
+ * name), a zone value cut short, a zone under a key that is no name. */
+static void corrupt_store(const char *dir, uint32_t good)
+{
+	uint8_t junk[113] = {2}, val[256];
+	char big[400];
+	struct ddns_host h;
+	int n;
+
+	memcpy(big, "test.good.", 10);
+	memset(big + 10, 1, sizeof big - 10);
+	CHECK_INT(raw_put(dir, "hosts", big, sizeof big, junk, sizeof junk), 0);
+
+	host_init(&h, "g.good.test", good);
+	n = ddns_host_encode(&h, val, sizeof val);
+	CHECK_INT(raw_put(dir, "hosts", "test.bad.h", 10, junk, sizeof junk),
+		  0);
+	CHECK_INT(raw_put(dir, "hosts", "test.good.\xff", 11, val, (size_t)n),
+		  0);
+	CHECK_INT(raw_put(dir, "zones", "bad.test", 8, junk, 20), 0);
+	CHECK_INT(raw_put(dir, "zones", "bad\x01.test", 9, junk, 20), 0);
+}
+
+/* A lookup of a damaged record reports it, not a guess; a scan logs it
+ * once, by its key, and goes on with the others. */
 static void test_corrupt_records(const char *base)
 {
-	char dir[512];
-	uint8_t junk[113] = {2}; /* a record version from the future */
+	char dir[512], log[4096], names[512] = "";
 	struct ddns_zone z;
 	struct ddns_host h;
+	struct capture cap;
 	unsigned n = 0;
-	uint32_t zid = 0;
+	uint32_t zid = 0, good = 0;
 	ddns_store *s;
 	ddns_txn *t;
 
 	path_join(dir, sizeof dir, base, "corrupt");
 	s = open_rw(dir, 0);
 	CHECK_INT(add_zone(s, "bad.test", &zid), 0);
+	CHECK_INT(add_zone(s, "good.test", &good), 0);
 	CHECK_INT(add_host(s, "h.bad.test", zid), 0);
+	CHECK_INT(add_host(s, "g.good.test", good), 0);
 	ddns_store_close(s);
-	CHECK_INT(raw_put(dir, "hosts", "test.bad.h", 10, junk, sizeof junk),
-		  0);
-	CHECK_INT(raw_put(dir, "zones", "bad.test", 8, junk, 20), 0);
+	corrupt_store(dir, good);
 
 	s = open_rw(dir, 0);
 	t = begin(s, false);
 	quiet(1);
 	CHECK_INT(ddns_host_get(t, "h.bad.test", &h), DDNS_ECORRUPT);
-	CHECK_INT(ddns_host_foreach(t, NULL, count_host, &n), DDNS_ECORRUPT);
 	CHECK_INT(ddns_zone_get(t, "bad.test", &z), DDNS_ECORRUPT);
 	CHECK_INT(ddns_zone_get_by_id(t, zid, &z), DDNS_ECORRUPT);
 	CHECK_INT(ddns_zone_find(t, "h.bad.test", &z), DDNS_ECORRUPT);
 	quiet(0);
-	CHECK_INT(n, 0);
+
+	capture_start(&cap);
+	CHECK_INT(ddns_host_foreach(t, NULL, count_host, &n), 0);
+	capture_end(&cap, log, sizeof log);
+	CHECK_INT(n, 1);
+	CHECK_INT(count_lines(log), 3);
+	CHECK(strstr(log, "host record test.bad.h is corrupt; skipped"));
+	CHECK(strstr(log, "host record test.good.\\xff is corrupt; skipped"));
+	/* the long key is escaped and cut */
+	CHECK(strstr(log, "host record test.good.\\x01\\x01"));
+	CHECK(strstr(log, "\\x01... is corrupt; skipped"));
+
+	capture_start(&cap);
+	CHECK_INT(ddns_zone_foreach(t, collect_zone, names), 0);
+	CHECK_INT(ddns_zone_get(t, "good.test", &z), 0);
+	n = 0;
+	CHECK_INT(ddns_host_foreach(t, &z, count_host, &n), 0);
+	capture_end(&cap, log, sizeof log);
+	CHECK_STR(names, "good.test");
+	CHECK_INT(n, 1);
+	CHECK_INT(count_lines(log), 4);
+	CHECK(strstr(log, "zone record bad.test is corrupt; skipped"));
+	CHECK(strstr(log, "zone record bad\\x01.test is corrupt; skipped"));
 	ddns_txn_abort(t);
 	ddns_store_close(s);
 }
@@ -1340,6 +1467,7 @@ int main(void)
 		test_serial(s);
 		s = test_serial_wrap(s, dir);
 		test_host_add(s);
+		s = test_legacy_host(s, dir);
 		test_host_get_put(s);
 		test_host_foreach(s);
 		test_zone_over_hosts(s);
