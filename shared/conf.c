@@ -39,6 +39,7 @@ static const struct key keys[] = {
 	{"store", "map_size", K_SIZE, OFF(map_size), 1 << 20, 1ULL << 40},
 	{"updater", "listen", K_LIST_HOSTPORT, OFF(updater_listen), 0, 0},
 	{"updater", "max_connections", K_UINT, OFF(updater_max_connections), 1, 100000},
+	{"updater", "max_connections_per_source", K_UINT, OFF(updater_max_conns_per_source), 0, 100000},
 	{"updater", "timeout", K_UINT, OFF(updater_timeout), 1, 3600},
 	{"updater", "tls_listen", K_LIST_HOSTPORT, OFF(updater_tls_listen), 0, 0},
 	{"updater", "tls_cert", K_STR, OFF(updater_tls_cert), 0, 0},
@@ -244,6 +245,7 @@ static void set_defaults(struct ddns_conf *c)
 	c->map_size = 1ULL << 30;
 	c->updater_max_connections = 1024;
 	c->updater_timeout = 10;
+	c->updater_max_conns_per_source = 32;
 	c->backend_socket_mode = 0660;
 	c->backend_max_connections = 256;
 	c->pdns_purge_timeout_ms = 1000;

@@ -31,6 +31,8 @@ struct ddns_conf {
 	struct ddns_conf_list updater_listen; /* "ADDR:PORT", "[v6]:PORT" */
 	unsigned updater_max_connections;     /* default 1024 */
 	unsigned updater_timeout;             /* seconds, default 10 */
+	unsigned updater_max_conns_per_source; /* per IPv4 / IPv6 /64; 0: no
+						  cap; default 32 */
 	struct ddns_conf_list updater_tls_listen; /* HTTPS listeners */
 	char *updater_tls_cert;  /* PEM chain; required with tls_listen */
 	char *updater_tls_key;   /* PEM key; required with tls_listen */

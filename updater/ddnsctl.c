@@ -1,10 +1,11 @@
 /*
  * ddnsctl.c -- the operator's command line: zones and hosts in the store.
  *
- * Every change is one short write transaction (a host change bumps its
- * zone's SOA serial in the same one) committed before anything is printed;
- * then pdns's caches are purged, and a failed purge only warns.  A new
- * secret is shown once, as the last line of stdout, and wiped.
+ * Every change is one short write transaction (a change of what a zone
+ * answers bumps its SOA serial in the same one; a new secret does not),
+ * committed before anything is printed; then pdns's caches are purged, and
+ * a failed purge only warns.  A new secret is shown once, as the last line
+ * of stdout, and wiped.  Only zone add and host add create a missing store.
  *
  * Exit status: 0 done, 1 the operation failed (not found, exists, store
  * error), 2 usage, invalid argument or configuration error.
@@ -90,6 +91,7 @@ struct cmd {
 	bool has_pos;
 	int (*run)(struct ctl *c, const struct opts *o);
 	unsigned one_of; /* enum opt_bit: at least one of these is needed */
+	bool create;     /* may create the store (others need an existing one) */
 };
 
 static const char *const usage_text[] = {
@@ -112,8 +114,9 @@ static const char *const usage_text[] = {
 	"      stop serving ZONE; refused while it has hosts unless --force,",
 	"      which deletes them too",
 	"  host add FQDN [--ip ADDR]...",
-	"      add a host strictly below a zone; its secret is printed once, as",
-	"      the last line of output",
+	"      add a host one label below a zone (NAME.ZONE; a deeper name needs",
+	"      a zone of its own); its secret is printed once, as the last line",
+	"      of output",
 	"  host secret FQDN",
 	"      replace the secret (the old one stops working at once) and print",
 	"      the new one as the last line",
@@ -138,6 +141,7 @@ static const char *const usage_text[] = {
 	"",
 	"Names may be given in any letter case, with a trailing dot, or in UTF-8",
 	"(international names are stored as A-labels).",
+	"Only zone add and host add create the store when [store] path has none.",
 	"After a change pdns's caches are purged through [pdns] control_socket,",
 	"when set; a failed purge prints a warning and does not fail the command.",
 	"",
@@ -315,58 +319,14 @@ static int parse_args(int argc, char **argv, const struct cmd *c,
 
 /* ---- argument checks ------------------------------------------------ */
 
-/*
- * Why the operator's NAME is not a hostname, written into WHY; false when
- * the reason does not show in the input (an invalid international label).
- */
-static bool name_why(const char *name, char *why, size_t n)
-{
-	size_t len = strlen(name), start = 0;
-	bool ascii = true;
-
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len == 0)
-		return snprintf(why, n, "empty name") > 0;
-	for (size_t i = 0; i <= len; i++) {
-		unsigned char ch = i < len ? (unsigned char)name[i] : '.';
-		bool ldh = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			   (ch >= '0' && ch <= '9') || ch == '-';
-		if (ch >= 0x80) {
-			ascii = false;
-		} else if (ch == '.') {
-			size_t lab = i - start;
-			if (lab == 0)
-				return snprintf(why, n, "empty label") > 0;
-			if (ascii && lab > DDNS_LABEL_MAX)
-				return snprintf(why, n, "label longer than %d octets", DDNS_LABEL_MAX) > 0;
-			if (name[start] == '-' || name[i - 1] == '-')
-				return snprintf(why, n, "label begins or ends with a hyphen") > 0;
-			start = i + 1;
-		} else if (!ldh) {
-			return snprintf(why, n, ch > 0x20 && ch < 0x7f ?
-					"bad character '%c' (letters, digits and hyphens only)" :
-					"bad character 0x%02x (letters, digits and hyphens only)",
-					ch) > 0;
-		}
-	}
-	if (ascii && len > DDNS_NAME_MAX)
-		return snprintf(why, n, "name longer than %d octets", DDNS_NAME_MAX) > 0;
-	return false;
-}
-
 /* Normalise the operator's IN (a WHAT name) into OUT, or say why not. */
 static int arg_name(const char *what, const char *in, char out[DDNS_NAME_BUF])
 {
-	char why[96];
-	int rc = ddns_name_normalize(in, strlen(in), out);
+	char why[128];
 
-	if (rc == 0)
+	if (ddns_name_normalize(in, strlen(in), out) == 0)
 		return CTL_OK;
-	if (!name_why(in, why, sizeof why))
-		snprintf(why, sizeof why, "%s", rc == DDNS_ETOOBIG ?
-			 "name longer than 253 octets" :
-			 "not a valid hostname (or international name)");
+	ddns_name_why_invalid(in, strlen(in), why, sizeof why);
 	say("invalid %s name '%s': %s", what, in, why);
 	return CTL_USAGE;
 }
@@ -583,29 +543,19 @@ static void zone_changed(const struct ctl *c, const char *zone)
 	purge_zone(c, zone);
 }
 
+/* Purge what a change of host FQDN in ZONE may have left in pdns's
+ * caches, by the one policy of purge.h (SUBTREE: a host that is or was a
+ * wildcard, or one added or deleted). */
 static void purge_host(const struct ctl *c, const char *fqdn,
-		       const char *zone)
+		       const char *zone, bool subtree)
 {
-	const char *names[2] = {fqdn, zone};
+	struct ddns_purge_names pn;
+	const char *names[DDNS_PURGE_HOST_MAX];
 
-	purge(c, names, 2);
-}
-
-/* Purge host FQDN and its ZONE; with SUBTREE every name below FQDN too
- * ("FQDN$"): a wildcard host's answers are cached under the names asked
- * for. */
-static void purge_host_sub(const struct ctl *c, const char *fqdn,
-			   const char *zone, bool subtree)
-{
-	char sub[DDNS_NAME_BUF + 1];
-	const char *names[2] = {sub, zone};
-
-	if (!subtree) {
-		purge_host(c, fqdn, zone);
-		return;
-	}
-	snprintf(sub, sizeof sub, "%s$", fqdn);
-	purge(c, names, 2);
+	ddns_purge_host_names(fqdn, zone, subtree, &pn);
+	for (unsigned i = 0; i < pn.n; i++)
+		names[i] = pn.v[i];
+	purge(c, names, pn.n);
 }
 
 /* ---- zones ---------------------------------------------------------- */
@@ -940,6 +890,34 @@ static int host_store(ddns_txn *t, const struct ddns_host *h,
 	return CTL_OK;
 }
 
+/*
+ * The zone a new host FQDN goes into, or say why it cannot be added: it
+ * must lie exactly one label below its (deepest) zone, so that no name
+ * between them is an empty non-terminal answering NXDOMAIN.
+ */
+static int host_add_zone(ddns_txn *t, const char *fqdn, struct ddns_zone *z)
+{
+	const char *parent = ddns_name_parent(fqdn);
+	int rc = ddns_zone_find(t, fqdn, z);
+
+	if (rc == DDNS_ENOZONE) {
+		say("%s is in no zone served here (see 'zone list')", fqdn);
+		return CTL_FAIL;
+	}
+	if (rc != 0)
+		return store_err("cannot look up the zone of", fqdn, rc);
+	if (strcmp(z->name, fqdn) == 0) {
+		say("%s is a zone apex; a host must lie below its zone", fqdn);
+		return CTL_FAIL;
+	}
+	if (strcmp(parent, z->name) != 0) {
+		say("%s: hosts are one label below their zone (%s); add zone %s for deeper names",
+		    fqdn, z->name, parent);
+		return CTL_FAIL;
+	}
+	return CTL_OK;
+}
+
 /* Insert the new host H (fqdn, addresses set) with a new secret; its zone's
  * name goes into ZONE. */
 static int host_add_txn(struct ctl *c, struct ddns_host *h,
@@ -951,35 +929,29 @@ static int host_add_txn(struct ctl *c, struct ddns_host *h,
 
 	if ((rc = txn_begin(c, true, &t)) != 0)
 		return rc;
-	rc = ddns_zone_find(t, h->fqdn, &z);
-	if (rc == DDNS_ENOZONE) {
-		say("%s is in no zone served here (see 'zone list')", h->fqdn);
+	if ((rc = host_add_zone(t, h->fqdn, &z)) != 0)
+		goto fail;
+	if ((rc = ddns_cred_new(secret, &h->cred)) != 0) {
+		rc = store_err("cannot make a secret for", h->fqdn, rc);
+		goto fail;
+	}
+	h->zone_id = z.id;
+	rc = ddns_host_add(t, h);
+	if (rc == DDNS_EEXIST) {
+		say("host %s already exists", h->fqdn);
 		rc = CTL_FAIL;
 	} else if (rc != 0) {
-		rc = store_err("cannot look up the zone of", h->fqdn, rc);
-	} else if (strcmp(z.name, h->fqdn) == 0) {
-		say("%s is a zone apex; a host must lie below its zone", h->fqdn);
-		rc = CTL_FAIL;
-	} else if ((rc = ddns_cred_new(secret, &h->cred)) != 0) {
-		rc = store_err("cannot make a secret for", h->fqdn, rc);
-	} else {
-		h->zone_id = z.id;
-		rc = ddns_host_add(t, h);
-		if (rc == DDNS_EEXIST) {
-			say("host %s already exists", h->fqdn);
-			rc = CTL_FAIL;
-		} else if (rc != 0) {
-			rc = store_err("cannot add host", h->fqdn, rc);
-		} else if ((rc = ddns_zone_bump_serial(t, z.name, NULL)) != 0) {
-			rc = store_err("cannot raise the serial of zone", z.name, rc);
-		}
+		rc = store_err("cannot add host", h->fqdn, rc);
+	} else if ((rc = ddns_zone_bump_serial(t, z.name, NULL)) != 0) {
+		rc = store_err("cannot raise the serial of zone", z.name, rc);
 	}
-	if (rc != 0) {
-		ddns_txn_abort(t);
-		return rc;
-	}
+	if (rc != 0)
+		goto fail;
 	memcpy(zone, z.name, DDNS_NAME_BUF);
 	return txn_commit(t);
+fail:
+	ddns_txn_abort(t);
+	return rc;
 }
 
 static int cmd_host_add(struct ctl *c, const struct opts *o)
@@ -1000,7 +972,7 @@ static int cmd_host_add(struct ctl *c, const struct opts *o)
 		printf("host %s added; its secret (shown once):\n", h.fqdn);
 		rc = print_secret(secret);
 		OPENSSL_cleanse(secret, sizeof secret);
-		purge_zone(c, zone);
+		purge_host(c, h.fqdn, zone, true);
 	}
 	OPENSSL_cleanse(secret, sizeof secret);
 	return rc;
@@ -1023,14 +995,17 @@ static int cmd_host_secret(struct ctl *c, const struct opts *o)
 		rc = store_err("cannot make a secret for", fqdn, rc);
 		goto fail;
 	}
-	if ((rc = host_store(t, &h, &z)) != 0)
+	/* DNS answers do not change: no new serial (schema/lmdb-v1.md 4) */
+	if ((rc = ddns_host_put(t, &h)) != 0) {
+		rc = store_err("cannot write host", fqdn, rc);
 		goto fail;
+	}
 	if ((rc = txn_commit(t)) == CTL_OK) {
 		printf("new secret of %s (shown once; the old one no longer works):\n",
 		       fqdn);
 		rc = print_secret(secret);
 		OPENSSL_cleanse(secret, sizeof secret);
-		purge_host(c, fqdn, z.name);
+		/* answers unchanged: nothing to purge */
 	}
 	OPENSSL_cleanse(secret, sizeof secret);
 	return rc;
@@ -1118,8 +1093,7 @@ static int cmd_host_set(struct ctl *c, const struct opts *o)
 	if ((rc = txn_commit(t)) != 0)
 		return rc;
 	host_print_set(&h, wild);
-	purge_host_sub(c, fqdn, z.name,
-		       was_wild || (h.flags & DDNS_HOST_WILDCARD));
+	purge_host(c, fqdn, z.name, was_wild || (h.flags & DDNS_HOST_WILDCARD));
 	return CTL_OK;
 fail:
 	ddns_txn_abort(t);
@@ -1177,8 +1151,7 @@ static int host_flag(struct ctl *c, const struct opts *o,
 		return rc;
 	printf("host %s %s\n", fqdn, changed ? op->done : op->already);
 	if (changed)
-		purge_host_sub(c, fqdn, z.name,
-			       h.flags & DDNS_HOST_WILDCARD);
+		purge_host(c, fqdn, z.name, h.flags & DDNS_HOST_WILDCARD);
 	return CTL_OK;
 fail:
 	ddns_txn_abort(t);
@@ -1237,7 +1210,7 @@ static int cmd_host_del(struct ctl *c, const struct opts *o)
 	if ((rc = txn_commit(t)) != 0)
 		return rc;
 	printf("host %s deleted\n", fqdn);
-	purge_zone(c, z.name);
+	purge_host(c, fqdn, z.name, true);
 	return CTL_OK;
 fail:
 	ddns_txn_abort(t);
@@ -1379,19 +1352,23 @@ done:
 static const struct cmd cmds[] = {
 	{"zone", "add",
 	 "ZONE --ns NAME [--ns NAME]... --hostmaster ADDR [--ttl SECONDS]",
-	 O_NS | O_HOSTMASTER | O_TTL, O_NS | O_HOSTMASTER, true, cmd_zone_add, 0},
-	{"zone", "list", "[--json]", O_JSON, 0, false, cmd_zone_list, 0},
-	{"zone", "del", "ZONE [--force]", O_FORCE, 0, true, cmd_zone_del, 0},
-	{"host", "add", "FQDN [--ip ADDR]...", O_IP, 0, true, cmd_host_add, 0},
-	{"host", "secret", "FQDN", 0, 0, true, cmd_host_secret, 0},
+	 O_NS | O_HOSTMASTER | O_TTL, O_NS | O_HOSTMASTER, true, cmd_zone_add, 0,
+	 true},
+	{"zone", "list", "[--json]", O_JSON, 0, false, cmd_zone_list, 0, false},
+	{"zone", "del", "ZONE [--force]", O_FORCE, 0, true, cmd_zone_del, 0,
+	 false},
+	{"host", "add", "FQDN [--ip ADDR]...", O_IP, 0, true, cmd_host_add, 0,
+	 true},
+	{"host", "secret", "FQDN", 0, 0, true, cmd_host_secret, 0, false},
 	{"host", "set", "FQDN --ip ADDR|none [--ip ADDR] [--wildcard on|off]",
-	 O_IP | O_WILDCARD, 0, true, cmd_host_set, O_IP | O_WILDCARD},
-	{"host", "del", "FQDN", 0, 0, true, cmd_host_del, 0},
-	{"host", "block", "FQDN", 0, 0, true, cmd_host_block, 0},
-	{"host", "unblock", "FQDN", 0, 0, true, cmd_host_unblock, 0},
-	{"host", "clear-abuse", "FQDN", 0, 0, true, cmd_host_clear_abuse, 0},
+	 O_IP | O_WILDCARD, 0, true, cmd_host_set, O_IP | O_WILDCARD, false},
+	{"host", "del", "FQDN", 0, 0, true, cmd_host_del, 0, false},
+	{"host", "block", "FQDN", 0, 0, true, cmd_host_block, 0, false},
+	{"host", "unblock", "FQDN", 0, 0, true, cmd_host_unblock, 0, false},
+	{"host", "clear-abuse", "FQDN", 0, 0, true, cmd_host_clear_abuse, 0,
+	 false},
 	{"host", "list", "[--json] [--zone ZONE]", O_JSON | O_ZONE, 0, false,
-	 cmd_host_list, 0},
+	 cmd_host_list, 0, false},
 };
 static const size_t n_cmds = sizeof cmds / sizeof cmds[0];
 
@@ -1479,7 +1456,10 @@ static int run(const struct global *g, const struct cmd *cmd,
 		return CTL_OK;
 	}
 	ddns_log_init("ddnsctl", c.conf->log_level);
-	rc = ddns_store_open(&c.store, c.conf->store_path, DDNS_STORE_CREATE,
+	/* only a command that adds something may create the store: a typo'd
+	 * path must not leave an empty store behind a read */
+	rc = ddns_store_open(&c.store, c.conf->store_path,
+			     cmd->create ? DDNS_STORE_CREATE : 0,
 			     c.conf->map_size, err, sizeof err);
 	if (rc != 0) {
 		say("%s", err[0] ? err : ddns_strerror(rc));

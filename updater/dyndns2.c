@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "err.h"
+#include "log.h"
 
 static const char *const param_names[DDNS_D2_NPARAM] = {
     [DDNS_D2_P_USERNAME] = "username",
@@ -378,22 +379,32 @@ fail:
 	return rc;
 }
 
-/* Same addresses, and the same TLS mark on each family to be written: a
- * client moving to HTTPS is recorded even when its address stays. */
-static bool host_unchanged(const struct ddns_host *h,
-			   const struct ddns_d2_update *u)
+/* Same addresses as H for every family U writes. */
+static bool addrs_unchanged(const struct ddns_host *h,
+			    const struct ddns_d2_update *u)
 {
 	if (u->v4.family != 0 &&
 	    (!(h->flags & DDNS_HOST_V4) ||
-	     memcmp(&h->v4, &u->v4.u.v4, sizeof h->v4) != 0 ||
-	     !(h->flags & DDNS_HOST_TLS4) != !u->tls))
+	     memcmp(&h->v4, &u->v4.u.v4, sizeof h->v4) != 0))
 		return false;
 	if (u->v6.family != 0 &&
 	    (!(h->flags & DDNS_HOST_V6) ||
-	     memcmp(&h->v6, &u->v6.u.v6, sizeof h->v6) != 0 ||
-	     !(h->flags & DDNS_HOST_TLS6) != !u->tls))
+	     memcmp(&h->v6, &u->v6.u.v6, sizeof h->v6) != 0))
 		return false;
 	return true;
+}
+
+/* H's flags with the TLS mark of each family U writes set to u->tls. */
+static uint32_t marked_flags(const struct ddns_host *h,
+			     const struct ddns_d2_update *u)
+{
+	uint32_t f = h->flags;
+
+	if (u->v4.family != 0)
+		f = u->tls ? f | DDNS_HOST_TLS4 : f & ~(uint32_t)DDNS_HOST_TLS4;
+	if (u->v6.family != 0)
+		f = u->tls ? f | DDNS_HOST_TLS6 : f & ~(uint32_t)DDNS_HOST_TLS6;
+	return f;
 }
 
 static bool host_refused(const struct ddns_host *h)
@@ -425,9 +436,16 @@ static int authenticate(ddns_txn *t, const struct ddns_d2_req *r,
 			known = plan->known = true;
 			cred = &h->cred;
 		} else if (rc != DDNS_ENOTFOUND) {
+			/* a corrupt record has a host's name as its key */
+			if (rc != DDNS_ECORRUPT)
+				plan->upd.fqdn[0] = '\0';
 			return rc;
 		}
 	}
+	/* A username that names no host may be a secret in the wrong field:
+	 * it must not reach a log line or a fault record. */
+	if (!known)
+		plan->upd.fqdn[0] = '\0';
 	/* Always one verification, whether or not the host exists. */
 	if (!ddns_cred_verify(cred, pass, plen) || !known)
 		return 0;
@@ -631,10 +649,12 @@ static void judge(const struct ddns_d2_req *r, const struct ddns_addr *client,
 		ddns_d2_plan_finish(plan, DDNS_D2_DNSERR);
 		return;
 	}
-	if (host_unchanged(h, &plan->upd)) {
+	if (addrs_unchanged(h, &plan->upd) &&
+	    marked_flags(h, &plan->upd) == h->flags) {
 		ddns_d2_plan_finish(plan, DDNS_D2_NOCHG);
 		return;
 	}
+	/* new addresses, or only new TLS marks (then nochg, see apply) */
 	plan->write = true;
 }
 
@@ -659,6 +679,22 @@ int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
 	return 0;
 }
 
+/* U's addresses and TLS marks into H, changed at NOW. */
+static void set_addrs(struct ddns_host *h, const struct ddns_d2_update *u,
+		      int64_t now)
+{
+	if (u->v4.family != 0) {
+		h->v4 = u->v4.u.v4;
+		h->flags |= DDNS_HOST_V4;
+	}
+	if (u->v6.family != 0) {
+		h->v6 = u->v6.u.v6;
+		h->flags |= DDNS_HOST_V6;
+	}
+	h->flags = marked_flags(h, u);
+	h->updated = now;
+}
+
 int ddns_d2_apply(ddns_txn *t, struct ddns_d2_update *u, int64_t now)
 {
 	struct ddns_host h;
@@ -679,24 +715,16 @@ int ddns_d2_apply(ddns_txn *t, struct ddns_d2_update *u, int64_t now)
 		u->code = DDNS_D2_ABUSE;
 		return 0;
 	}
-	if (host_unchanged(&h, u)) {
+	if (addrs_unchanged(&h, u)) {
+		/* the address did not change: nochg, even when the TLS marks
+		 * do (recorded here, without a serial bump or `updated`) */
 		u->code = DDNS_D2_NOCHG;
-		return 0;
+		if (marked_flags(&h, u) == h.flags)
+			return 0;
+		h.flags = marked_flags(&h, u);
+		return ddns_host_put(t, &h);
 	}
-	/* The families written get the TLS mark of this request. */
-	if (u->v4.family != 0) {
-		h.v4 = u->v4.u.v4;
-		h.flags = (h.flags | DDNS_HOST_V4) & ~(uint32_t)DDNS_HOST_TLS4;
-		if (u->tls)
-			h.flags |= DDNS_HOST_TLS4;
-	}
-	if (u->v6.family != 0) {
-		h.v6 = u->v6.u.v6;
-		h.flags = (h.flags | DDNS_HOST_V6) & ~(uint32_t)DDNS_HOST_TLS6;
-		if (u->tls)
-			h.flags |= DDNS_HOST_TLS6;
-	}
-	h.updated = now;
+	set_addrs(&h, u, now);
 	if ((rc = ddns_zone_get_by_id(t, h.zone_id, &z)) != 0 ||
 	    (rc = ddns_host_put(t, &h)) != 0)
 		return rc == DDNS_ENOTFOUND ? DDNS_ECORRUPT : rc;
@@ -855,6 +883,48 @@ static int bump_serials(ddns_txn *t, struct ddns_d2_update *const *u, size_t n,
 	return 0;
 }
 
+/*
+ * U within a batch.  A stored record that does not decode fails only its
+ * own update (911) or fault (not counted), with a log line, never the
+ * batch: nothing has been written for it when that is found out.
+ */
+static int apply_one(ddns_txn *t, struct ddns_d2_update *u,
+		     const struct ddns_d2_policy *pol, int64_t now)
+{
+	int rc = ddns_d2_apply(t, u, now);
+
+	if (rc == DDNS_ECORRUPT) {
+		log_err("host %s: its stored record does not decode; its "
+			"update is answered 911",
+			u->fqdn);
+		u->code = DDNS_D2_911;
+		u->flagged = false;
+		return 0;
+	}
+	if (rc == 0 && (rc = nochg_fault(t, u, pol, now)) == DDNS_ECORRUPT) {
+		log_err("host %s: a stored record does not decode; its nochg "
+			"is not counted",
+			u->fqdn);
+		u->flagged = false;
+		return 0;
+	}
+	return rc;
+}
+
+static int fault_one(ddns_txn *t, struct ddns_d2_fault *f,
+		     const struct ddns_d2_policy *pol, int64_t now)
+{
+	int rc = ddns_d2_fault_apply(t, f, pol, now);
+
+	if (rc != DDNS_ECORRUPT)
+		return rc;
+	log_err("host %s: a stored record does not decode; a fault is not "
+		"counted",
+		f->fqdn);
+	f->flagged = false;
+	return 0;
+}
+
 int ddns_d2_commit_batch(ddns_store *s, struct ddns_d2_update *const *u,
 			 size_t n, struct ddns_d2_fault *f, size_t nf,
 			 const struct ddns_d2_policy *pol, int64_t now)
@@ -865,11 +935,10 @@ int ddns_d2_commit_batch(ddns_store *s, struct ddns_d2_update *const *u,
 	if ((rc = ddns_txn_begin(s, true, &t)) != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++)
-		if ((rc = ddns_d2_apply(t, u[i], now)) != 0 ||
-		    (rc = nochg_fault(t, u[i], pol, now)) != 0)
+		if ((rc = apply_one(t, u[i], pol, now)) != 0)
 			goto fail;
 	for (size_t i = 0; i < nf; i++)
-		if ((rc = ddns_d2_fault_apply(t, &f[i], pol, now)) != 0)
+		if ((rc = fault_one(t, &f[i], pol, now)) != 0)
 			goto fail;
 	if ((rc = bump_serials(t, u, n, f, nf)) != 0)
 		goto fail;

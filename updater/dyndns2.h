@@ -115,9 +115,9 @@ struct ddns_d2_update {
 	struct ddns_addr v4;   /* family 0: leave the A record alone */
 	struct ddns_addr v6;   /* family 0: leave the AAAA record alone */
 	bool tls;	       /* sets (else clears) DDNS_HOST_TLS4/6 of the
-				  families written */
-	/* output, set by ddns_d2_apply */
-	int code;		  /* GOOD, NOCHG, BADAUTH or ABUSE */
+				  families given */
+	/* output, set by ddns_d2_apply (911: by ddns_d2_commit_batch) */
+	int code;		  /* GOOD, NOCHG, BADAUTH, ABUSE or 911 */
 	char zone[DDNS_NAME_BUF]; /* the host's zone when GOOD or flagged */
 	bool wildcard;		  /* host has DDNS_HOST_WILDCARD */
 	/* output of ddns_d2_commit_batch: the NOCHG this update ended in
@@ -151,8 +151,9 @@ struct ddns_d2_plan {
 	bool authed;		   /* the secret matched */
 	bool cred_given;	   /* credentials were sent (even broken) */
 	bool known;		   /* the username names an existing host */
-	struct ddns_d2_update upd; /* fqdn is "" when the username is not a
-				      valid name */
+	struct ddns_d2_update upd; /* fqdn is "" unless the username names
+				      an existing host (it may be a secret
+				      sent in the wrong field) */
 	struct ddns_d2_fault fault; /* kind NONE when nothing to count */
 };
 
@@ -236,9 +237,10 @@ int ddns_d2_addresses(const struct ddns_d2_req *r,
  * Decide request R from CLIENT using the read (or write) transaction T:
  * authenticate (an unknown host still costs one hash, so timing does not
  * tell which names exist), judge the hostnames and addresses, and compare
- * with the stored host (a family whose stored TLS mark differs from
- * R->tls counts as changed).  PLAN is always filled; plan->write says
- * whether plan->upd must be committed, plan->fault what to count (texts
+ * with the stored host.  PLAN is always filled; plan->write says whether
+ * plan->upd must be committed (new addresses, or the same addresses with a
+ * TLS mark that differs from R->tls: the commit records the mark and
+ * answers nochg), plan->fault what to count (texts
  * such as "nochg 192.0.2.1", "dnserr: 01.2.3.4", "nohost b.example.org",
  * "badauth from 192.0.2.9"; client text is cut to printable ASCII).
  * Returns 0, or a store error: PLAN is then a 911 with its server fault
@@ -250,9 +252,11 @@ int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
 /*
  * Apply U inside write transaction T at time NOW: re-read the host (it may
  * have changed since ddns_d2_decide), then set u->code to BADAUTH (host
- * gone or secret replaced), ABUSE, NOCHG (nothing to write) or GOOD (host
- * written, u->zone and u->wildcard set).  Does not bump the zone serial.
- * Returns 0 or a store error, after which T must be aborted.
+ * gone or secret replaced), ABUSE, NOCHG (the addresses are the stored
+ * ones; TLS marks that differ are written, `updated` stays) or GOOD
+ * (addresses written, u->zone and u->wildcard set).  Does not bump the
+ * zone serial.  Returns 0 or a store error, after which T must be aborted
+ * (DDNS_ECORRUPT: the host does not decode, nothing was written).
  */
 int ddns_d2_apply(ddns_txn *t, struct ddns_d2_update *u, int64_t now);
 
@@ -272,9 +276,11 @@ int ddns_d2_fault_apply(ddns_txn *t, struct ddns_d2_fault *f,
  * Apply the N updates U[], then count the NF faults F[] (and a client
  * fault for each update that ends NOCHG), in one write transaction on S;
  * bump once the serial of every zone that changed (an address written or
- * a host flagged), then commit (durable on return).  Returns 0, or a
- * store error: then nothing was written, every update must be answered
- * 911, and the faults are lost.
+ * a host flagged), then commit (durable on return).  A host whose stored
+ * record does not decode fails only its own update (u->code 911) or fault
+ * (not counted), with a log line.  Returns 0, or a store error: then
+ * nothing was written, every update must be answered 911, and the faults
+ * are lost.
  */
 int ddns_d2_commit_batch(ddns_store *s, struct ddns_d2_update *const *u,
 			 size_t n, struct ddns_d2_fault *f, size_t nf,

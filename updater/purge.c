@@ -27,7 +27,7 @@
 #include "log.h"
 #include "names.h"
 
-#define PURGE_ARG_MAX	(DDNS_NAME_BUF + 2) /* "*." or a trailing "$" */
+#define PURGE_ARG_MAX	DDNS_PURGE_ARG_MAX
 #define PURGE_REPLY_MAX 128
 #define PURGE_INFLIGHT	4    /* connections at once; pdns serves one */
 #define PURGE_QUEUE_MAX 4096 /* pending names; beyond, drop */
@@ -91,6 +91,15 @@ static int unix_addr(const char *path, struct sockaddr_un *sun, socklen_t *len)
 static bool reply_ok(const char *reply, size_t len)
 {
 	return len > 0 && reply[0] >= '0' && reply[0] <= '9';
+}
+
+void ddns_purge_host_names(const char *fqdn, const char *zone, bool subtree,
+			   struct ddns_purge_names *out)
+{
+	out->n = 0;
+	snprintf(out->v[out->n++], sizeof out->v[0], subtree ? "%s$" : "%s",
+		 fqdn);
+	snprintf(out->v[out->n++], sizeof out->v[0], "%s", zone);
 }
 
 /* ---- blocking form ---------------------------------------------------- */
@@ -474,6 +483,16 @@ void ddns_purger_add(ddns_purger *p, const char *name)
 	p->queued++;
 	/* Connect later in this loop iteration, after the replies went out. */
 	event_active(p->kick, EV_TIMEOUT, 1);
+}
+
+void ddns_purger_add_host(ddns_purger *p, const char *fqdn, const char *zone,
+			  bool subtree)
+{
+	struct ddns_purge_names names;
+
+	ddns_purge_host_names(fqdn, zone, subtree, &names);
+	for (unsigned i = 0; i < names.n; i++)
+		ddns_purger_add(p, names.v[i]);
 }
 
 void ddns_purger_free(ddns_purger *p)

@@ -7,10 +7,35 @@
 #ifndef DDNS_PURGE_H
 #define DDNS_PURGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "names.h"
+
+#define DDNS_PURGE_ARG_MAX  (DDNS_NAME_BUF + 2) /* a name, "*." or "$" */
+#define DDNS_PURGE_HOST_MAX 2			/* names purged for one host */
 
 struct event_base;
 typedef struct ddns_purger ddns_purger;
+
+/* The purge arguments for a change of one host (ddns_purge_host_names). */
+struct ddns_purge_names {
+	unsigned n;
+	char v[DDNS_PURGE_HOST_MAX][DDNS_PURGE_ARG_MAX];
+};
+
+/*
+ * The one purge policy for a changed host, used by ddns-updater and
+ * ddnsctl: into OUT the names to purge after host FQDN of ZONE changed:
+ * ZONE's apex (its SOA serial changed) and the host, as "FQDN$" (FQDN and
+ * every name below it) when SUBTREE, else FQDN alone.  SUBTREE is for a
+ * host that is or was a wildcard (its answers are cached under the names
+ * asked for) and for a host added or deleted (negative answers cached for
+ * its name and the names below it).  A zone added or deleted is purged as
+ * "ZONE$" instead.
+ */
+void ddns_purge_host_names(const char *fqdn, const char *zone, bool subtree,
+			   struct ddns_purge_names *out);
 
 /*
  * Blocking form, for ddnsctl: send one PURGE per entry of NAMES (each a
@@ -19,8 +44,8 @@ typedef struct ddns_purger ddns_purger;
  * when every purge was acknowledged, else a negative ddns_err (the
  * remaining names are still tried).
  */
-int ddns_purge_sync(const char *socket_path, const char *const *names,
-		    size_t n, unsigned timeout_ms);
+int ddns_purge_sync(const char *socket_path, const char *const *names, size_t n,
+		    unsigned timeout_ms);
 
 /*
  * Blocking: ask pdns to re-read its zone list (control command REDISCOVER),
@@ -37,8 +62,12 @@ int ddns_pdns_rediscover(const char *socket_path, unsigned timeout_ms);
  */
 ddns_purger *ddns_purger_new(struct event_base *base, const char *socket_path,
 			     unsigned timeout_ms);
-/* Queue NAME (copied) for purging.  Duplicates pending at once are sent once. */
+/* Queue NAME (copied) for purging.  Duplicates pending at once are sent once.
+ */
 void ddns_purger_add(ddns_purger *p, const char *name);
+/* Queue the names of ddns_purge_host_names. */
+void ddns_purger_add_host(ddns_purger *p, const char *fqdn, const char *zone,
+			  bool subtree);
 /* Free; pending purges are dropped.  NULL is accepted. */
 void ddns_purger_free(ddns_purger *p);
 

@@ -8,22 +8,16 @@
  * one write transaction (group commit), then answers each and hands the
  * changed names to the purger.  No transaction is held across network I/O.
  *
- * Connection limit: libevent 2.1 has no evhttp_set_max_connections.  Our
- * bufferevent callback (evhttp_set_bevcb) runs once per accepted socket
- * and counts it; when the count reaches the limit every listener is
- * disabled, so further clients wait in the kernel's backlog instead of
- * being reset.  The connection's end is learned through
- * evhttp_connection_set_closecb, installed from a deferred callback (the
- * evhttp_connection is created only after our callback returns; evhttp
- * registers it as the bufferevent's callback argument, and bufferevent_free
- * clears those callbacks, which tells a connection that died early).  A
- * reference on the bufferevent keeps it valid until then.
+ * Connections: conns.c limits them (in all, per source, and the time to
+ * a complete request); our bufferevent callbacks (evhttp_set_bevcb) hand
+ * it every accepted connection, on_request tells it when a request is
+ * complete.
  *
  * HTTPS: a second evhttp serves the tls_listen addresses with the same
  * handlers; its bufferevent callback wraps each socket in an OpenSSL
  * bufferevent made from the current context of tls.c, which SIGHUP
  * replaces (ddns_server_reload) without touching open connections.  The
- * connection limit counts both kinds.  A request is TLS when its
+ * connection limits count both kinds.  A request is TLS when its
  * connection's bufferevent has an SSL object; proxy.c then lets a trusted
  * proxy's headers name the client address and TLS-ness, which travels in
  * ddns_d2_req.tls to the host's DDNS_HOST_TLS4/6 marks.
@@ -54,6 +48,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "conns.h"
 #include "dyndns2.h"
 #include "err.h"
 #include "log.h"
@@ -64,7 +59,7 @@
 #define MAX_HEADERS_SIZE   8192 /* request line and headers, each */
 #define MAX_BODY_SIZE	   DDNS_D2_INPUT_MAX /* a form body */
 #define LISTEN_BACKLOG	   511
-#define LIMIT_LOG_INTERVAL 60	/* seconds between "limit reached" */
+#define LIMIT_LOG_INTERVAL 60	/* seconds between two warnings */
 #define FAULTS_MAX	   1024 /* fault records queued for one commit */
 
 /* How a request reached us, besides the client address. */
@@ -90,16 +85,7 @@ struct ddns_server {
 	ddns_tls *tls;
 	struct ddns_proxies proxies;
 	time_t proxy_logged; /* last "bad forwarding header" warning */
-	struct evconnlistener *lev[2 * DDNS_CONF_LIST_MAX];
-	unsigned nlev;
-	bool paused;  /* listeners disabled at the connection limit */
-	bool closing; /* ddns_server_free is running */
-	unsigned max_conns, nconns;
-	time_t limit_logged;
-	/* accepted sockets whose evhttp_connection is not adopted yet */
-	struct bufferevent **fresh;
-	unsigned nfresh, capfresh;
-	struct event *adopt_ev;
+	ddns_conns *conns;   /* connection limits */
 	/* group commit */
 	struct update_job **queue;
 	size_t nqueue, capqueue;
@@ -115,71 +101,15 @@ struct ddns_server {
 	struct ddns_buf body;
 };
 
-/* ---- connection limit ------------------------------------------------- */
-
-static void accept_pause(struct ddns_server *srv)
-{
-	time_t now = time(NULL);
-
-	for (unsigned i = 0; i < srv->nlev; i++)
-		evconnlistener_disable(srv->lev[i]);
-	if (!srv->paused && now - srv->limit_logged >= LIMIT_LOG_INTERVAL) {
-		log_warn("connection limit %u reached; new clients wait in the "
-			 "listen backlog",
-			 srv->max_conns);
-		srv->limit_logged = now;
-	}
-	srv->paused = true;
-}
-
-static void accept_resume(struct ddns_server *srv)
-{
-	if (!srv->paused || srv->closing)
-		return;
-	for (unsigned i = 0; i < srv->nlev; i++)
-		evconnlistener_enable(srv->lev[i]);
-	srv->paused = false;
-}
-
-static void conn_gone(struct ddns_server *srv)
-{
-	if (srv->nconns > 0)
-		srv->nconns--;
-	log_debug("connection closed, %u open", srv->nconns);
-	if (srv->nconns < srv->max_conns)
-		accept_resume(srv);
-}
-
-static void on_conn_close(struct evhttp_connection *evcon, void *arg)
-{
-	conn_gone(arg);
-}
-
-/* Count BEV, a new connection's bufferevent, and pause accepting at the
- * limit.  Returns BEV. */
-static struct bufferevent *track(struct ddns_server *srv,
-				 struct bufferevent *bev)
-{
-	bufferevent_incref(bev);
-	srv->fresh[srv->nfresh++] = bev;
-	srv->nconns++;
-	event_active(srv->adopt_ev, EV_TIMEOUT, 1);
-	if (srv->nconns >= srv->max_conns)
-		accept_pause(srv);
-	return bev;
-}
+/* ---- accepting ------------------------------------------------------- */
 
 /* evhttp's bufferevent callback: one call per accepted socket. */
 static struct bufferevent *on_accept(struct event_base *base, void *arg)
 {
 	struct ddns_server *srv = arg;
-	struct bufferevent *bev;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
 
-	if (srv->nfresh == srv->capfresh)
-		return NULL; /* cannot happen: accepting pauses first */
-	if (!(bev = bufferevent_socket_new(base, -1, 0)))
-		return NULL;
-	return track(srv, bev);
+	return bev ? ddns_conns_track(srv->conns, bev) : NULL;
 }
 
 /* The same for a TLS listener: the handshake starts once evhttp gives the
@@ -191,7 +121,7 @@ static struct bufferevent *on_accept_tls(struct event_base *base, void *arg)
 	struct bufferevent *bev;
 	SSL *ssl;
 
-	if (srv->nfresh == srv->capfresh || !(ssl = ddns_tls_ssl_new(srv->tls)))
+	if (!(ssl = ddns_tls_ssl_new(srv->tls)))
 		return NULL;
 	bev = bufferevent_openssl_socket_new(
 	    base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
@@ -201,29 +131,7 @@ static struct bufferevent *on_accept_tls(struct event_base *base, void *arg)
 	}
 	/* a client closing without close_notify is just a close */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return track(srv, bev);
-}
-
-static void adopt_one(struct ddns_server *srv, struct bufferevent *bev)
-{
-	bufferevent_event_cb eventcb = NULL;
-	void *evcon = NULL;
-
-	bufferevent_getcb(bev, NULL, NULL, &eventcb, &evcon);
-	if (eventcb && evcon)
-		evhttp_connection_set_closecb(evcon, on_conn_close, srv);
-	else
-		conn_gone(srv); /* freed before we got here */
-	bufferevent_decref(bev);
-}
-
-static void on_adopt(evutil_socket_t fd, short what, void *arg)
-{
-	struct ddns_server *srv = arg;
-
-	for (unsigned i = 0; i < srv->nfresh; i++)
-		adopt_one(srv, srv->fresh[i]);
-	srv->nfresh = 0;
+	return ddns_conns_track(srv->conns, bev);
 }
 
 static void on_resume_listener(evutil_socket_t fd, short what, void *arg)
@@ -233,7 +141,7 @@ static void on_resume_listener(evutil_socket_t fd, short what, void *arg)
 
 /* accept() failed (EMFILE...): pause that listener for a second rather
  * than spin.  Called with evhttp's argument, so the server is unknown; an
- * early resume is corrected by the next accept's limit check. */
+ * early resume is corrected by the next accept (conns.c). */
 static void on_accept_error(struct evconnlistener *lev, void *arg)
 {
 	static const struct timeval one_second = {1, 0};
@@ -249,7 +157,9 @@ static void on_accept_error(struct evconnlistener *lev, void *arg)
 /* ---- replies ---------------------------------------------------------- */
 
 /* A complete text/plain reply with Content-Length (libevent omits it for
- * HTTP/1.0 clients that do not ask for keep-alive). */
+ * HTTP/1.0 clients that do not ask for keep-alive).  A reply to HEAD ends
+ * after its headers (libevent would send the body anyway): a body there
+ * would be read as the next reply on a kept-alive connection. */
 static void send_text(struct evhttp_request *req, int status, const char *text,
 		      size_t len)
 {
@@ -257,9 +167,12 @@ static void send_text(struct evhttp_request *req, int status, const char *text,
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
 	char clen[24];
 
-	if (evbuffer_add(out, text, len) != 0)
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD &&
+	    evbuffer_add(out, text, len) != 0) {
 		status = 500;
-	snprintf(clen, sizeof clen, "%zu", evbuffer_get_length(out));
+		len = evbuffer_get_length(out);
+	}
+	snprintf(clen, sizeof clen, "%zu", len);
 	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
 	evhttp_add_header(h, "Content-Length", clen);
 	evhttp_add_header(h, "Cache-Control", "no-store");
@@ -288,8 +201,7 @@ static void log_result(const struct update_job *job, const struct ddns_buf *b)
 	log_info("update from %s%s%s%s for %s: %s", job->client,
 		 job->proxy[0] ? " via " : "", job->proxy,
 		 job->plan.upd.tls ? " over TLS" : "",
-		 job->plan.upd.fqdn[0] ? job->plan.upd.fqdn
-				       : "(no valid username)",
+		 job->plan.upd.fqdn[0] ? job->plan.upd.fqdn : "(unknown user)",
 		 line);
 }
 
@@ -372,9 +284,10 @@ static bool rate_limited(struct ddns_server *srv, struct evhttp_request *req,
 	wait = ddns_rl_check(srv->rl, client, fqdn, mono_now());
 	if (wait == 0)
 		return false;
-	log_debug("update from %s for %s: too many failed authentications; "
-		  "429 for %u s",
-		  text, fqdn[0] ? fqdn : "(no valid username)", wait);
+	/* FQDN is not known to exist yet: it may be a secret, never logged */
+	log_debug("update from %s: too many failed authentications; 429 for "
+		  "%u s",
+		  text, wait);
 	snprintf(secs, sizeof secs, "%u", wait);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
 			  secs);
@@ -410,20 +323,13 @@ static void count_request(struct ddns_server *srv, const struct update_job *job,
 
 /* ---- group commit ----------------------------------------------------- */
 
+/* A host's answers changed: drop them from pdns's caches (purge.h has
+ * the policy; a wildcard host's answers are cached under every name
+ * asked for below it). */
 static void purge_host(struct ddns_server *srv, const char *fqdn,
 		       const char *zone, bool wildcard)
 {
-	char subtree[DDNS_NAME_BUF + 2];
-
-	/* A wildcard host's synthesized answers are cached under the names
-	 * asked for: purge the whole subtree ("name$" includes the name). */
-	if (wildcard) {
-		snprintf(subtree, sizeof subtree, "%s$", fqdn);
-		ddns_purger_add(srv->purger, subtree);
-	} else {
-		ddns_purger_add(srv->purger, fqdn);
-	}
-	ddns_purger_add(srv->purger, zone); /* its SOA serial changed */
+	ddns_purger_add_host(srv->purger, fqdn, zone, wildcard);
 }
 
 /* A host just flagged for abuse: its records are withdrawn (and its
@@ -467,6 +373,28 @@ static int commit_batch(struct ddns_server *srv, struct update_job **jobs,
 	return rc;
 }
 
+/* Answer the N committed JOBS (RC: the commit's result), purge what
+ * changed, and free JOBS. */
+static void answer_jobs(struct ddns_server *srv, struct update_job **jobs,
+			size_t n, int rc)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct update_job *job = jobs[i];
+		const struct ddns_d2_update *u = &job->plan.upd;
+		int code = rc != 0 ? DDNS_D2_911 : u->code;
+
+		if (code == DDNS_D2_GOOD)
+			purge_host(srv, u->fqdn, u->zone, u->wildcard);
+		else if (rc == 0 && u->flagged)
+			abuse_flagged(srv, u->fqdn, u->zone, u->wildcard);
+		if (rc != 0)
+			server_fault(srv, u->fqdn, rc);
+		ddns_d2_plan_finish(&job->plan, code);
+		finish_job(srv, job);
+	}
+	free(jobs);
+}
+
 static void on_commit(evutil_socket_t fd, short what, void *arg)
 {
 	struct ddns_server *srv = arg;
@@ -487,21 +415,7 @@ static void on_commit(evutil_socket_t fd, short what, void *arg)
 				      srv->faults[i].zone,
 				      srv->faults[i].wildcard);
 	/* from here on server_fault may refill srv->faults */
-	for (size_t i = 0; i < n; i++) {
-		struct update_job *job = jobs[i];
-		const struct ddns_d2_update *u = &job->plan.upd;
-		int code = rc != 0 ? DDNS_D2_911 : u->code;
-
-		if (code == DDNS_D2_GOOD)
-			purge_host(srv, u->fqdn, u->zone, u->wildcard);
-		else if (rc == 0 && u->flagged)
-			abuse_flagged(srv, u->fqdn, u->zone, u->wildcard);
-		if (rc != 0)
-			server_fault(srv, u->fqdn, rc);
-		ddns_d2_plan_finish(&job->plan, code);
-		finish_job(srv, job);
-	}
-	free(jobs);
+	answer_jobs(srv, jobs, n, rc);
 }
 
 static int enqueue(struct ddns_server *srv, struct update_job *job)
@@ -568,68 +482,108 @@ static int parse_request(struct ddns_server *srv, struct evhttp_request *req,
 	return 0;
 }
 
-static int decide(struct ddns_server *srv, const struct ddns_addr *client,
-		  struct ddns_d2_plan *plan)
+/* HEAD must not change anything, and a GET would: 405, true.  False for
+ * any other method. */
+static bool refuse_head(struct evhttp_request *req)
 {
-	ddns_txn *t = NULL;
-	int rc = ddns_txn_begin(srv->store, false, &t);
-
-	if (rc != 0)
-		return rc;
-	rc = ddns_d2_decide(t, &srv->req, client, plan);
-	ddns_txn_abort(t);
-	return rc;
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+		return false;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+			  "GET, POST");
+	send_str(req, 405, "method not allowed");
+	return true;
 }
 
-static void handle_update(struct ddns_server *srv, struct evhttp_request *req,
-			  const struct ddns_addr *client,
-			  const struct origin *o, const char *query,
-			  size_t qlen)
+/* A new job for REQ from CLIENT, or NULL (REQ answered 911). */
+static struct update_job *job_new(struct evhttp_request *req,
+				  const struct ddns_addr *client,
+				  const struct origin *o)
 {
-	struct update_job *job;
-	int rc;
+	struct update_job *job = calloc(1, sizeof *job);
 
-	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-		/* HEAD must not change anything, and a GET would. */
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-				  "Allow", "GET, POST");
-		send_str(req, 405, "method not allowed");
-		return;
-	}
-	if (!(job = calloc(1, sizeof *job))) {
+	if (!job) {
 		send_str(req, 200, "911");
-		return;
+		return NULL;
 	}
 	job->req = req;
 	ddns_addr_format(client, job->client, sizeof job->client);
 	if (o->proxy.family != 0)
 		ddns_addr_format(&o->proxy, job->proxy, sizeof job->proxy);
-	srv->req.tls = o->tls;
-	rc = parse_request(srv, req, query, qlen);
-	if (rc == 0 && rate_limited(srv, req, client, job->client)) {
-		ddns_d2_req_clear(&srv->req); /* wipes the password */
-		free(job);
-		return;
-	}
-	if (rc == 0)
-		rc = decide(srv, client, &job->plan);
-	ddns_d2_req_clear(&srv->req); /* wipes the password */
+	return job;
+}
+
+/* Parse JOB's request into srv->req.  False when it was answered (413 for
+ * an oversized one, 911). */
+static bool parse_update(struct ddns_server *srv, struct update_job *job,
+			 bool tls, const char *query, size_t qlen)
+{
+	int rc;
+
+	srv->req.tls = tls;
+	if ((rc = parse_request(srv, job->req, query, qlen)) == 0)
+		return true;
 	if (rc == DDNS_ETOOBIG) {
-		send_str(req, 413, "request too large");
-		free(job);
-		return;
+		send_str(job->req, 413, "request too large");
+	} else {
+		log_err("update from %s: %s", job->client, ddns_strerror(rc));
+		send_str(job->req, 200, "911");
+	}
+	return false;
+}
+
+/* Authenticate and validate srv->req on one read snapshot into
+ * job->plan (a 911 plan after a store error), and count the outcome.
+ * False when the request was refused with 429 before that. */
+static bool judge_update(struct ddns_server *srv, struct update_job *job,
+			 const struct ddns_addr *client)
+{
+	ddns_txn *t = NULL;
+	int rc;
+
+	if (rate_limited(srv, job->req, client, job->client))
+		return false;
+	if ((rc = ddns_txn_begin(srv->store, false, &t)) == 0) {
+		rc = ddns_d2_decide(t, &srv->req, client, &job->plan);
+		ddns_txn_abort(t);
 	}
 	if (rc != 0) {
 		log_err("update from %s: %s", job->client, ddns_strerror(rc));
 		ddns_d2_plan_fail(&job->plan, rc);
 	}
 	count_request(srv, job, client, rc == 0);
+	return true;
+}
+
+/* Queue JOB for the group commit, or answer it now when it writes
+ * nothing (or cannot be queued: 911). */
+static void store_or_reply(struct ddns_server *srv, struct update_job *job)
+{
 	if (job->plan.write) {
 		if (enqueue(srv, job) == 0)
-			return;
+			return; /* on_commit answers */
 		ddns_d2_plan_finish(&job->plan, DDNS_D2_911);
 	}
 	finish_job(srv, job);
+}
+
+/* parse -> authenticate and validate -> store -> reply */
+static void handle_update(struct ddns_server *srv, struct evhttp_request *req,
+			  const struct ddns_addr *client,
+			  const struct origin *o, const char *query,
+			  size_t qlen)
+{
+	struct update_job *job;
+	bool go;
+
+	if (refuse_head(req) || !(job = job_new(req, client, o)))
+		return;
+	go = parse_update(srv, job, o->tls, query, qlen) &&
+	     judge_update(srv, job, client);
+	ddns_d2_req_clear(&srv->req); /* wipes the password */
+	if (go)
+		store_or_reply(srv, job);
+	else
+		free(job);
 }
 
 static void handle_myip(struct evhttp_request *req,
@@ -699,6 +653,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 	struct origin o;
 	size_t qlen;
 
+	/* the request is complete: no deadline until its reply is out */
+	if (!ddns_conns_request(srv->conns, req))
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Connection", "close"); /* untracked */
 	if (request_origin(srv, req, &client, &o) != 0 || !uri) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 				  "Connection", "close");
@@ -737,9 +695,8 @@ static int bind_one(struct ddns_server *srv, struct evhttp *http,
 			 key, spec);
 		return DDNS_EINVAL;
 	}
-	if (ss.ss_family == AF_INET6)
-		flags |=
-		    LEV_OPT_BIND_IPV6ONLY; /* [::] and 0.0.0.0 may coexist */
+	if (ss.ss_family == AF_INET6) /* [::] and 0.0.0.0 may coexist */
+		flags |= LEV_OPT_BIND_IPV6ONLY;
 	lev = evconnlistener_new_bind(srv->base, NULL, NULL, flags,
 				      LISTEN_BACKLOG, (struct sockaddr *)&ss,
 				      (int)sslen);
@@ -750,12 +707,14 @@ static int bind_one(struct ddns_server *srv, struct evhttp *http,
 	}
 	if (!evhttp_bind_listener(http, lev)) {
 		evconnlistener_free(lev);
+		lev = NULL;
+	}
+	if (!lev || ddns_conns_add_listener(srv->conns, lev) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: out of memory",
 			 spec);
 		return DDNS_ENOMEM;
 	}
 	evconnlistener_set_error_cb(lev, on_accept_error);
-	srv->lev[srv->nlev++] = lev;
 	log_info("listening on %s%s", spec,
 		 http == srv->https ? " (HTTPS)" : "");
 	return 0;
@@ -818,6 +777,22 @@ static int setup_tls(struct ddns_server *srv, const struct ddns_conf *conf,
 			errlen);
 }
 
+/* The connection limits.  The time to a complete request is [updater]
+ * timeout, which ddns.conf.example documents as "the seconds a client may
+ * take to send its request" (evhttp's own timeout is only an idle one). */
+static int conns_init(struct ddns_server *srv, const struct ddns_conf *conf)
+{
+	struct ddns_conns_conf cc = {
+	    .max = conf->updater_max_connections ? conf->updater_max_connections
+						 : 1024,
+	    .per_source = conf->updater_max_conns_per_source,
+	    .deadline = conf->updater_timeout ? conf->updater_timeout : 10,
+	};
+
+	srv->conns = ddns_conns_new(srv->base, &cc, &srv->proxies);
+	return srv->conns ? 0 : DDNS_ENOMEM;
+}
+
 int ddns_server_new(ddns_server **out, struct event_base *base,
 		    ddns_store *store, ddns_purger *purger,
 		    const struct ddns_conf *conf, char *err, size_t errlen)
@@ -832,14 +807,8 @@ int ddns_server_new(ddns_server **out, struct event_base *base,
 	srv->base = base;
 	srv->store = store;
 	srv->purger = purger;
-	srv->max_conns = conf->updater_max_connections
-			     ? conf->updater_max_connections
-			     : 1024;
-	srv->capfresh = srv->max_conns + 1;
-	if (!(srv->fresh = calloc(srv->capfresh, sizeof *srv->fresh)) ||
-	    !(srv->adopt_ev = event_new(base, -1, 0, on_adopt, srv)) ||
-	    !(srv->commit_ev = event_new(base, -1, 0, on_commit, srv)) ||
-	    abuse_init(srv, conf) != 0)
+	if (!(srv->commit_ev = event_new(base, -1, 0, on_commit, srv)) ||
+	    abuse_init(srv, conf) != 0 || conns_init(srv, conf) != 0)
 		goto fail;
 	if (conf->updater_listen.n == 0 && conf->updater_tls_listen.n == 0) {
 		snprintf(err, errlen,
@@ -867,19 +836,15 @@ void ddns_server_free(ddns_server *srv)
 	if (!srv)
 		return;
 	on_commit(-1, 0, srv); /* durable first; replies go out if they can */
-	srv->closing = true;
+	ddns_conns_shutdown(srv->conns); /* the listeners go next */
 	if (srv->http)
 		evhttp_free(srv->http); /* listeners and connections too */
 	if (srv->https)
 		evhttp_free(srv->https);
-	for (unsigned i = 0; i < srv->nfresh; i++)
-		bufferevent_decref(srv->fresh[i]);
+	ddns_conns_free(srv->conns);
 	ddns_tls_free(srv->tls);
-	if (srv->adopt_ev)
-		event_free(srv->adopt_ev);
 	if (srv->commit_ev)
 		event_free(srv->commit_ev);
-	free(srv->fresh);
 	free(srv->queue);
 	free(srv->faults);
 	ddns_rl_free(srv->rl);

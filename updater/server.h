@@ -1,8 +1,8 @@
 /*
  * server.h -- ddns-updater's HTTP side: evhttp on every [updater] listen
  * address and HTTPS on every tls_listen address, the dyndns2 routes, the
- * trusted proxies, the connection limit, and the group commit that writes
- * the updates of one event-loop iteration in one transaction.
+ * trusted proxies, the connection limits (conns.h), and the group commit
+ * that writes the updates of one event-loop iteration in one transaction.
  */
 #ifndef DDNS_SERVER_H
 #define DDNS_SERVER_H

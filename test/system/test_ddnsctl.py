@@ -107,6 +107,7 @@ class CtlTestCase(unittest.TestCase):
     """A fresh directory, config and store for each test."""
 
     CONTROL_SOCKET = None  # 'fake', 'dead' or None
+    MAKE_STORE = True      # begin with an empty store (else none)
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix='ddnsctl-test-')
@@ -125,6 +126,24 @@ class CtlTestCase(unittest.TestCase):
         self.conf = os.path.join(self.dir, 'ddns.conf')
         with open(self.conf, 'w') as f:
             f.write('\n'.join(lines))
+        if self.MAKE_STORE:
+            self.make_store()
+
+    def make_store(self):
+        """An empty store, made as an operator would: the first zone add
+        creates it (then the zone goes again).  Through a configuration
+        without [pdns], so that no purge is sent."""
+        conf = os.path.join(self.dir, 'init.conf')
+        with open(conf, 'w') as f:
+            f.write('[store]\npath = %s\n' % self.store)
+        for args in (add_zone_args('init.example'),
+                     ['zone', 'del', 'init.example']):
+            r = subprocess.run([self.ctl_bin, '-c', conf] + args,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=30,
+                               env=ddnstest.clean_env(),
+                               stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 0, r.stderr)
 
     # -- running ddnsctl --
 
@@ -203,6 +222,7 @@ class TestUsage(CtlTestCase):
         self.assertIn('host set FQDN --ip', r.stdout)
 
     def test_check_config(self):
+        shutil.rmtree(self.store)
         r = self.ctl('--check-config')
         self.assertEqual(r.stdout.strip(), self.conf + ': ok')
         self.assertFalse(os.path.exists(self.store), 'check created a store')
@@ -358,21 +378,38 @@ class TestZones(CtlTestCase):
 
     def test_nested_zone(self):
         self.add_zone()
-        self.add_host('a.sub.' + ZONE)
-        self.assertFails(['zone', 'add', 'sub.' + ZONE, '--ns',
-                          'ns1.example.org', '--hostmaster',
-                          'h@example.org'], 1, 'a.sub.' + ZONE)
-        self.assertFails(['zone', 'add', 'a.sub.' + ZONE, '--ns',
-                          'ns1.example.org', '--hostmaster',
-                          'h@example.org'], 1, 'a.sub.' + ZONE)
+        self.add_host('sub.' + ZONE)
+        # A zone over a host of the enclosing zone is refused.
+        self.assertFails(add_zone_args('sub.' + ZONE), 1, 'sub.' + ZONE)
         self.add_zone('other.' + ZONE)
         self.add_host('x.other.' + ZONE)
         hosts = self.hosts()
         self.assertEqual(hosts['x.other.' + ZONE]['zone'], 'other.' + ZONE)
-        self.assertEqual(hosts['a.sub.' + ZONE]['zone'], ZONE)
-        self.assertEqual(sorted(self.hosts('--zone', ZONE)),
-                         ['a.sub.' + ZONE])
+        self.assertEqual(hosts['sub.' + ZONE]['zone'], ZONE)
+        self.assertEqual(sorted(self.hosts('--zone', ZONE)), ['sub.' + ZONE])
+        self.assertEqual(sorted(self.hosts('--zone', 'other.' + ZONE)),
+                         ['x.other.' + ZONE])
         self.assertFails(['host', 'add', 'other.' + ZONE], 1, 'apex')
+
+    def test_host_one_label_below_zone(self):
+        """No host deeper than one label below its zone: the names between
+        would be empty non-terminals answering NXDOMAIN (RFC 8020)."""
+        self.add_zone()
+        self.add_host('b.' + ZONE)
+        for fqdn, parent in (('a.b.' + ZONE, 'b.' + ZONE),
+                             ('A.C.' + ZONE + '.', 'c.' + ZONE),
+                             ('x.y.z.' + ZONE, 'y.z.' + ZONE)):
+            with self.subTest(fqdn=fqdn):
+                r = self.assertFails(['host', 'add', fqdn], 1)
+                self.assertEqual(
+                    r.stderr,
+                    'ddnsctl: %s: hosts are one label below their zone (%s);'
+                    ' add zone %s for deeper names\n'
+                    % (fqdn.lower().rstrip('.'), ZONE, parent))
+        # With a zone of its own, the deeper name is one label below it.
+        self.add_zone('c.' + ZONE)
+        self.add_host('a.c.' + ZONE)
+        self.assertEqual(self.hosts()['a.c.' + ZONE]['zone'], 'c.' + ZONE)
 
 
 def invalid_names(zone):
@@ -431,11 +468,16 @@ class TestHosts(CtlTestCase):
     def test_host_add_idn_and_limits(self):
         self.add_host('straße.' + ZONE)
         self.add_host('a' * 63 + '.' + ZONE)
-        self.add_host(long_name(253) + '.')  # 253 octets + the root dot
+        # 253 octets, one label below a long zone, + the root dot
+        long_zone = long_name(253 - 64)
+        self.add_zone(long_zone)
+        longest = 'b' * 63 + '.' + long_zone
+        self.assertEqual(len(longest), 253)
+        self.add_host(longest + '.')
         hosts = self.hosts()
         self.assertIn('xn--strae-oqa.' + ZONE, hosts)
         self.assertIn('a' * 63 + '.' + ZONE, hosts)
-        self.assertIn(long_name(253), hosts)
+        self.assertEqual(hosts[longest]['zone'], long_zone)
         self.assertEqual(len(hosts), 3)
 
     def test_host_duplicate(self):
@@ -522,7 +564,8 @@ class TestHosts(CtlTestCase):
         self.assertNotEqual(s1, s2)
         s3 = self.secret_of(self.ctl('host', 'secret', fqdn))
         self.assertNotIn(s3, (s1, s2))
-        self.assertGreater(self.zones()[ZONE]['serial'], serial)
+        # A secret is not in DNS: the zone's serial stays.
+        self.assertEqual(self.zones()[ZONE]['serial'], serial)
         self.assertFails(['host', 'secret', 'nope.' + ZONE], 1, 'no host')
 
     def test_host_del(self):
@@ -538,15 +581,27 @@ class TestHosts(CtlTestCase):
         self.add_host('a.' + ZONE)
 
     def test_serial_grows_on_every_change(self):
+        """The serial grows with every change of the zone's answers, and
+        only then."""
         fqdn = 'h.' + ZONE
         serials = [self.zones()[ZONE]['serial']]
         for args in (['host', 'add', fqdn],
                      ['host', 'set', fqdn, '--ip', '192.0.2.1'],
-                     ['host', 'secret', fqdn],
+                     ['host', 'set', fqdn, '--wildcard', 'on'],
+                     ['host', 'block', fqdn],
+                     ['host', 'unblock', fqdn],
                      ['host', 'del', fqdn]):
             self.ctl(*args)
             serials.append(self.zones()[ZONE]['serial'])
         self.assertEqual(serials, sorted(set(serials)), serials)
+        self.add_host(fqdn, '--ip', '192.0.2.1')
+        serial = self.zones()[ZONE]['serial']
+        for args in (['host', 'secret', fqdn],
+                     ['host', 'set', fqdn, '--ip', '192.0.2.1'],
+                     ['host', 'unblock', fqdn],
+                     ['host', 'list'], ['zone', 'list']):
+            self.ctl(*args)
+            self.assertEqual(self.zones()[ZONE]['serial'], serial, args)
 
     def test_host_list_zone(self):
         self.add_zone('other.example')
@@ -578,6 +633,45 @@ class TestHosts(CtlTestCase):
                 for s in secrets:
                     self.assertNotIn(s.encode(), data,
                                      'secret found in %s' % path)
+
+
+class TestMissingStore(CtlTestCase):
+    """Only zone add and host add create a store: any other command on a
+    path that holds none fails with the store's message and leaves nothing
+    behind (a mistyped path must not be filled with an empty store)."""
+
+    MAKE_STORE = False
+
+    def test_other_commands_need_a_store(self):
+        h = 'h.' + ZONE
+        cmds = (['zone', 'list'], ['zone', 'list', '--json'],
+                ['host', 'list'], ['host', 'list', '--json', '--zone', ZONE],
+                ['zone', 'del', ZONE], ['host', 'del', h],
+                ['host', 'secret', h], ['host', 'set', h, '--ip', '192.0.2.1'],
+                ['host', 'block', h], ['host', 'unblock', h],
+                ['host', 'clear-abuse', h])
+        for made in (False, True):
+            if made:  # an existing empty directory gets no files either
+                os.mkdir(self.store, 0o700)
+            for args in cmds:
+                with self.subTest(args=args, dir_exists=made):
+                    r = self.run_ctl(*args)
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertEqual(r.stdout, '')
+                    self.assertIn('no ddns store in ' + self.store, r.stderr)
+                    self.assertIn('ddnsctl zone add', r.stderr)
+                    self.assertEqual(os.path.exists(self.store), made)
+                    if made:
+                        self.assertEqual(os.listdir(self.store), [])
+
+    def test_add_creates_the_store(self):
+        r = self.run_ctl('host', 'add', 'h.' + ZONE)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn('no zone', r.stderr)
+        self.assertTrue(os.path.exists(os.path.join(self.store, 'data.mdb')))
+        shutil.rmtree(self.store)
+        self.add_zone()
+        self.assertEqual(sorted(self.zones()), [ZONE])
 
 
 class TestPurgeUnreachable(CtlTestCase):
@@ -620,15 +714,22 @@ class TestPurgeNames(CtlTestCase):
         # A zone added or removed also makes pdns re-read its zone list.
         zone_change = ['PURGE ' + ZONE + '$', 'REDISCOVER']
         self.assertEqual(self.purged(*add_zone_args()), zone_change)
-        self.assertEqual(self.purged('host', 'add', fqdn),
-                         ['PURGE ' + ZONE + '$'])
+        # One policy for a changed host (updater/purge.h): the host, as
+        # "FQDN$" (it and every name below) when it is or was a wildcard or
+        # is added or deleted, and the apex (its serial).
+        host = sorted(['PURGE ' + fqdn, 'PURGE ' + ZONE])
+        subtree = sorted(['PURGE ' + fqdn + '$', 'PURGE ' + ZONE])
+        self.assertEqual(self.purged('host', 'add', fqdn), subtree)
         self.assertEqual(self.purged('host', 'set', fqdn, '--ip',
-                                     '192.0.2.1'),
-                         sorted(['PURGE ' + fqdn, 'PURGE ' + ZONE]))
-        self.assertEqual(self.purged('host', 'secret', fqdn),
-                         sorted(['PURGE ' + fqdn, 'PURGE ' + ZONE]))
-        self.assertEqual(self.purged('host', 'del', fqdn),
-                         ['PURGE ' + ZONE + '$'])
+                                     '192.0.2.1'), host)
+        # a new secret changes no answer: nothing to purge
+        self.assertEqual(self.purged('host', 'secret', fqdn), [])
+        self.assertEqual(self.purged('host', 'set', fqdn, '--wildcard',
+                                     'on'), subtree)
+        self.assertEqual(self.purged('host', 'set', fqdn, '--wildcard',
+                                     'off'), subtree)
+        self.assertEqual(self.purged('host', 'block', fqdn), host)
+        self.assertEqual(self.purged('host', 'del', fqdn), subtree)
         self.assertEqual(self.purged('zone', 'del', ZONE), zone_change)
         # Nothing is purged for reads or for failures.
         self.ctl('host', 'list')

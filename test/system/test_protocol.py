@@ -158,7 +158,6 @@ class PathsAndMethods(ProtocolCase):
         self.assertEqual(r.status, 405, r)
         self.assertHost(fqdn)
 
-    @unittest.expectedFailure   # updater/server.c sends a body after HEAD
     def test_head_reply_has_no_body(self):
         """A reply to HEAD ends with its headers (RFC 9110 9.3.2): body
         bytes after it would be read as the next reply on a kept-alive

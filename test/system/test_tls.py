@@ -124,9 +124,10 @@ class HttpsTest(TlsCase):
                        query='myip=192.0.2.40')
         self.assertReply(r, 200, 'good 192.0.2.40')
         self.assertTlsMarks(fqdn, True, False)
-        # the same address over plain HTTP: the record changes (the mark)
+        # the same address over plain HTTP: nochg (the address did not
+        # change), but the mark is recorded
         self.assertReply(self.svc.update(fqdn, secret, '192.0.2.40'), 200,
-                         'good 192.0.2.40')
+                         'nochg 192.0.2.40')
         self.assertTlsMarks(fqdn, False, False)
         self.assertReply(self.svc.update(fqdn, secret, '192.0.2.40'), 200,
                          'nochg 192.0.2.40')

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <ftw.h>
+#include <lmdb.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1085,6 +1086,139 @@ static void test_batch_nochg(ddns_store *s)
 	CHECK_INT(get_serial(s, "faults.example"), serial + 2);
 }
 
+/* A TLS request with the stored address: nochg (a client fault like any
+ * nochg), the TLS mark recorded in the commit without a new serial and
+ * without moving `updated`. */
+static void test_tls_mark_only(ddns_store *s)
+{
+	char sm[DDNS_SECRET_BUF];
+	const char *h = "m.faults.example";
+	struct ddns_d2_plan plan;
+	struct ddns_d2_update *u = &plan.upd;
+	struct ddns_buf b = {0};
+	struct ddns_host before, after;
+	uint32_t serial;
+
+	make_host(s, h, "faults.example", sm);
+	CHECK_INT(decide(s, "myip=192.0.2.8", h, sm, NULL, &plan), 0);
+	CHECK_INT(ddns_d2_commit(s, &u, 1, 600), 0);
+	CHECK_INT(plan.upd.code, DDNS_D2_GOOD);
+	before = get_host(s, h);
+	CHECK_INT(before.flags & (DDNS_HOST_TLS4 | DDNS_HOST_TLS6), 0);
+	serial = get_serial(s, "faults.example");
+
+	R.tls = true; /* kept by req_reset */
+	CHECK_INT(decide(s, "myip=192.0.2.8", h, sm, NULL, &plan), 0);
+	CHECK(plan.write); /* the mark must be written */
+	CHECK_INT(plan.fault.kind, DDNS_FAULT_NONE);
+	CHECK_INT(ddns_d2_commit_batch(s, &u, 1, NULL, 0, NULL, 700), 0);
+	CHECK_INT(plan.upd.code, DDNS_D2_NOCHG);
+	CHECK(!plan.upd.flagged);
+	ddns_d2_plan_finish(&plan, plan.upd.code);
+	CHECK_INT(ddns_d2_format(&plan, &b), 200);
+	CHECK_STR(b.data, "nochg 192.0.2.8");
+	after = get_host(s, h);
+	CHECK_INT(after.flags, before.flags | DDNS_HOST_TLS4);
+	CHECK_INT(after.updated, before.updated);
+	CHECK_INT(after.client_faults, before.client_faults + 1);
+	CHECK_INT(get_serial(s, "faults.example"), serial);
+	/* the same again over TLS: a plain nochg, nothing to write */
+	CHECK_INT(decide(s, "myip=192.0.2.8", h, sm, NULL, &plan), 0);
+	CHECK(!plan.write);
+	CHECK_INT(plan.code[0], DDNS_D2_NOCHG);
+	CHECK_INT(plan.fault.kind, DDNS_FAULT_CLIENT);
+	/* a new address over TLS keeps the mark and is good */
+	CHECK_INT(decide(s, "myip=192.0.2.9", h, sm, NULL, &plan), 0);
+	CHECK_INT(ddns_d2_commit(s, &u, 1, 800), 0);
+	CHECK_INT(plan.upd.code, DDNS_D2_GOOD);
+	CHECK(get_host(s, h).flags & DDNS_HOST_TLS4);
+	CHECK_INT(get_host(s, h).updated, 800);
+	CHECK_INT(get_serial(s, "faults.example"), serial + 1);
+	R.tls = false;
+	ddns_buf_free(&b);
+}
+
+/* A username that names no host may be a secret sent in the wrong field:
+ * it is kept nowhere the server could log it. */
+static void test_unknown_user_not_kept(ddns_store *s)
+{
+	char sn[DDNS_SECRET_BUF];
+	const char *h = "n.faults.example";
+	struct ddns_d2_plan plan;
+
+	make_host(s, h, "faults.example", sn);
+	CHECK_INT(decide(s, "", sn, h, "192.0.2.1", &plan), 0); /* swapped */
+	CHECK_INT(plan.code[0], DDNS_D2_BADAUTH);
+	CHECK(plan.cred_given && !plan.known && !plan.authed);
+	CHECK_STR(plan.upd.fqdn, "");
+	CHECK_INT(plan.fault.kind, DDNS_FAULT_NONE);
+	CHECK_INT(decide(s, "", h, "wrong", "192.0.2.1", &plan), 0);
+	CHECK_STR(plan.upd.fqdn, h); /* an existing host is named */
+}
+
+/* Write raw bytes as the value of hosts[KEY] (another program, a disk
+ * error), with the store closed. */
+static int raw_host_put(const char *dir, const char *key, const void *val,
+			size_t len)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	MDB_val k = {strlen(key), (void *)key}, v = {len, (void *)val};
+	int rc = mdb_env_create(&env);
+
+	if (!rc)
+		rc = mdb_env_set_maxdbs(env, 8);
+	if (!rc)
+		rc = mdb_env_open(env, dir, 0, 0600);
+	if (!rc)
+		rc = mdb_txn_begin(env, NULL, 0, &txn);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "hosts", 0, &dbi);
+	if (!rc)
+		rc = mdb_put(txn, dbi, &k, &v, 0);
+	if (!rc)
+		rc = mdb_txn_commit(txn);
+	else if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+/* A host record that does not decode fails its own update (911) and
+ * fault, not the rest of the batch. */
+static void test_corrupt_in_batch(const char *dir)
+{
+	static const char junk[3] = {1, 2, 3};
+	char err[256];
+	ddns_store *s = NULL;
+	struct ddns_d2_plan good, bad;
+	struct ddns_d2_update *u[2] = {&bad.upd, &good.upd};
+	struct ddns_d2_fault f;
+
+	CHECK_INT(raw_host_put(dir, "example.faults.x", junk, sizeof junk), 0);
+	CHECK_INT(ddns_store_open(&s, dir, 0, 0, err, sizeof err), 0);
+	if (!s)
+		return;
+	memset(&good, 0, sizeof good);
+	snprintf(good.upd.fqdn, sizeof good.upd.fqdn, "a.dyn.example.org");
+	good.upd.cred = get_host(s, "a.dyn.example.org").cred;
+	good.upd.v4 = A("203.0.113.77");
+	bad = good;
+	snprintf(bad.upd.fqdn, sizeof bad.upd.fqdn, "x.faults.example");
+	ddns_d2_fault_set(&f, "x.faults.example", DDNS_FAULT_CLIENT, "nochg");
+	ddns_log_threshold = -1; /* the expected errors are logged */
+	CHECK_INT(ddns_d2_commit_batch(s, u, 2, &f, 1, NULL, 900), 0);
+	ddns_log_threshold = DDNS_LOG_WARN;
+	CHECK_INT(bad.upd.code, DDNS_D2_911);
+	CHECK(!bad.upd.flagged);
+	CHECK(!f.flagged);
+	CHECK_INT(good.upd.code, DDNS_D2_GOOD);
+	CHECK_INT(ntohl(get_host(s, "a.dyn.example.org").v4.s_addr),
+		  0xcb00714d);
+	ddns_store_close(s);
+}
+
 /* A failing commit writes nothing: the caller answers 911. */
 static void test_commit_failure(const char *dir)
 {
@@ -1145,8 +1279,11 @@ int main(void)
 		test_fault_texts(s);
 		test_abuse(s);
 		test_batch_nochg(s);
+		test_tls_mark_only(s);
+		test_unknown_user_not_kept(s);
 		ddns_store_close(s);
 		test_commit_failure(dir);
+		test_corrupt_in_batch(dir);
 	}
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return check_done();
