@@ -86,7 +86,9 @@ export async function api(method, path, body, opts = {}) {
 	}
 	if (res.status === 401 && opts.redirect !== false) {
 		goLogin();
-		throw new ApiError(401, 'Your session has ended. Please log in again.');
+		const e = new ApiError(401, 'Your session has ended. Please log in again.');
+		e.redirected = true;
+		throw e;
 	}
 	let data = null;
 	if (res.status !== 204) {
@@ -164,6 +166,12 @@ export function fill(el, ...children) {
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
+/** A table cell labelled LABEL (shown before it when the table becomes
+ *  cards on a narrow screen), its content wrapped in one element. */
+export function cell(label, props, ...children) {
+	return h('td', { ...props, 'data-label': label }, h('div', { class: 'cell' }, ...children));
+}
+
 // ---- messages ---------------------------------------------------------------
 
 /** Show TEXT in the polite status region (KIND: info, ok, warn). */
@@ -171,8 +179,7 @@ export function say(text, kind = 'info') {
 	const region = $('#status');
 	if (region)
 		fill(region, h('p', { class: `msg msg-${kind}` }, text));
-	if (kind !== 'warn')
-		clearError();
+	clearError();
 }
 
 /** Show an error (an ApiError, an Error or a text) in the alert region. */
@@ -223,7 +230,7 @@ export async function busy(button, fn) {
 	try {
 		return await fn(button);
 	} catch (e) {
-		if (!(e instanceof ApiError && e.status === 401))
+		if (!e.redirected) // a redirect to the login page is under way
 			fail(e);
 		return undefined;
 	} finally {
@@ -368,7 +375,7 @@ export function snippets(fqdn, secret, base) {
 	const url = `${scheme}://${fqdn}:${secret}@${host}/nic/update`;
 	return [
 		{
-			id: 'curl', title: 'curl',
+			id: 'curl', title: 'curl', wrap: true,
 			where: 'Run it on the machine: the address becomes the one the request comes from.',
 			text: `curl "${url}"`,
 		},
@@ -438,11 +445,15 @@ export async function copyText(text) {
 }
 
 function copyButton(label, getText, name) {
-	const b = h('button', { type: 'button', class: 'secondary small', 'data-copy': name }, label);
+	const b = h('button', { type: 'button', class: 'secondary small', 'data-copy': name, 'aria-label': label }, 'Copy');
 	b.addEventListener('click', async () => {
 		const ok = await copyText(getText());
-		say(ok ? `${name} copied to the clipboard.` : `Could not copy: select the text and copy it by hand.`,
+		say(ok ? `Copied ${name} to the clipboard.` : 'Could not copy: select the text and copy it by hand.',
 			ok ? 'ok' : 'warn');
+		if (ok) {
+			b.textContent = 'Copied';
+			setTimeout(() => { b.textContent = 'Copy'; }, 2000);
+		}
 	});
 	return b;
 }
@@ -463,15 +474,16 @@ export async function secretPanel(fqdn, secret, intro) {
 		h('div', { class: 'secret-line' },
 			h('span', { class: 'label', id: 'secret-label' }, 'Secret'),
 			h('code', { class: 'secret', id: 'secret', 'aria-labelledby': 'secret-label' }, secret),
-			copyButton('Copy secret', () => secret, 'The secret')),
+			copyButton('Copy the secret', () => secret, 'the secret')),
 		h('p', {}, 'User name: ', h('code', { class: 'addr' }, fqdn),
 			' · Update URL: ', h('code', { class: 'addr' }, `${base.protocol}//${base.host}/nic/update`)),
 		items.map((s) => h('div', { class: 'snippet', 'data-snippet': s.id },
 			h('div', { class: 'snippet-head' },
 				h('h3', { id: `snip-${s.id}` }, s.title),
-				copyButton(`Copy ${s.title} configuration`, () => s.text, `The ${s.title} configuration`)),
+				copyButton(`Copy the ${s.title} configuration`, () => s.text, `the ${s.title} configuration`)),
 			h('p', { class: 'hint' }, s.where),
-			h('pre', { tabindex: '0', 'aria-labelledby': `snip-${s.id}` }, h('code', { id: `snippet-${s.id}` }, s.text)))));
+			h('pre', { tabindex: '0', class: s.wrap ? 'wrap' : null, 'aria-labelledby': `snip-${s.id}` },
+				h('code', { id: `snippet-${s.id}` }, s.text)))));
 }
 
 // ---- confirmation dialog -----------------------------------------------------
