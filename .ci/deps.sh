@@ -10,6 +10,9 @@ DDNS_PACKAGES=(
 	# Real dyndns2 clients of the system tests (test_clients.py), and
 	# the perl TLS module ddclient needs for ssl=yes (a Recommends).
 	ddclient inadyn wget busybox libio-socket-ssl-perl
+	# The portal's browser tests (test/browser): headless chromium; the
+	# npm packages come from test/browser/package-lock.json.
+	chromium
 )
 
 # Daemons that Debian's packages of DDNS_PACKAGES would start at install
