@@ -19,6 +19,9 @@ enum key_type {
 	K_UINT,    /* unsigned within [min, max] */
 	K_OCTAL,   /* unsigned file mode */
 	K_LOGLEVEL,
+	K_BOOL,    /* yes/no, true/false, on/off, 1/0 */
+	K_URL,     /* char *, http:// or https://, no final slash */
+	K_SECRET_FILE, /* read the file's first line into a char * */
 	K_LIST_HOSTPORT, /* ADDR:PORT list */
 	K_LIST_BACKEND,  /* unix:/path or http:ADDR:PORT list */
 	K_LIST_PREFIX,   /* ADDR[/LEN] list */
@@ -55,8 +58,32 @@ static const struct key keys[] = {
 	{"backend", "max_connections", K_UINT, OFF(backend_max_connections), 1, 100000},
 	{"pdns", "control_socket", K_STR, OFF(pdns_control_socket), 0, 0},
 	{"pdns", "purge_timeout_ms", K_UINT, OFF(pdns_purge_timeout_ms), 1, 60000},
+	{"portal", "public_url", K_URL, OFF(portal_public_url), 0, 0},
+	{"portal", "static_dir", K_STR, OFF(portal_static_dir), 0, 0},
+	{"portal", "update_url", K_URL, OFF(portal_update_url), 0, 0},
+	{"portal", "session_lifetime", K_UINT, OFF(portal_session_lifetime), 60, 30 * 86400},
+	{"portal", "local_login", K_BOOL, OFF(portal_local_login), 0, 0},
 	{"log", "level", K_LOGLEVEL, OFF(log_level), 0, 0},
 };
+
+#define OOFF(field) offsetof(struct ddns_conf_oidc, field)
+
+/* Keys of an [oidc ID] section; offsets into struct ddns_conf_oidc. */
+static const struct key oidc_keys[] = {
+	{"oidc", "title", K_STR, OOFF(title), 0, 0},
+	{"oidc", "issuer", K_URL, OOFF(issuer), 0, 0},
+	{"oidc", "client_id", K_STR, OOFF(client_id), 0, 0},
+	{"oidc", "client_secret", K_STR, OOFF(client_secret), 0, 0},
+	{"oidc", "client_secret_file", K_SECRET_FILE, OOFF(client_secret), 0, 0},
+	{"oidc", "scopes", K_STR, OOFF(scopes), 0, 0},
+	{"oidc", "groups_claim", K_STR, OOFF(groups_claim), 0, 0},
+	{"oidc", "admin_group", K_STR, OOFF(admin_group), 0, 0},
+	{"oidc", "ca_file", K_STR, OOFF(ca_file), 0, 0},
+	{"oidc", "token_auth_method", K_STR, OOFF(token_auth), 0, 0},
+	{"oidc", "allow_http", K_BOOL, OOFF(allow_http), 0, 0},
+};
+
+static bool valid_oidc_id(const char *id);
 
 struct parse_state {
 	struct ddns_conf *conf;
@@ -118,10 +145,55 @@ static int set_list(struct ddns_conf_list *l, const char *value,
 	return 0;
 }
 
-static int set_value(struct ddns_conf *c, const struct key *k,
-		     const char *value)
+static int parse_bool(const char *v, bool *out)
 {
-	void *field = (char *)c + k->offset;
+	static const char *yes[] = {"yes", "true", "on", "1"};
+	static const char *no[] = {"no", "false", "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+			*out = strcasecmp(v, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return DDNS_EINVAL;
+}
+
+static bool valid_url(const char *v)
+{
+	size_t n = strlen(v);
+	const char *rest = strncmp(v, "https://", 8) == 0 ? v + 8
+			   : strncmp(v, "http://", 7) == 0  ? v + 7
+							    : NULL;
+	return rest && *rest && *rest != '/' && v[n - 1] != '/' &&
+	       strcspn(v, " \t\"<>\\") == n;
+}
+
+/* The first line of file PATH, for secrets kept out of the config. */
+static int read_secret_file(const char *path, char **out)
+{
+	char buf[1024];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return DDNS_EIO;
+	if (!fgets(buf, sizeof buf, f))
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	if (n == 0)
+		return DDNS_EINVAL;
+	free(*out);
+	*out = strdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return *out ? 0 : DDNS_ENOMEM;
+}
+
+static int set_value(void *base, const struct key *k, const char *value)
+{
+	void *field = (char *)base + k->offset;
 	uint64_t u;
 	char *end;
 	int lvl;
@@ -149,6 +221,15 @@ static int set_value(struct ddns_conf *c, const struct key *k,
 			return DDNS_EINVAL;
 		*(unsigned *)field = (unsigned)u;
 		return 0;
+	case K_BOOL:
+		return parse_bool(value, (bool *)field);
+	case K_URL:
+		if (!valid_url(value))
+			return DDNS_EINVAL;
+		free(*(char **)field);
+		return (*(char **)field = strdup(value)) ? 0 : DDNS_ENOMEM;
+	case K_SECRET_FILE:
+		return read_secret_file(value, (char **)field);
 	case K_LOGLEVEL:
 		if ((lvl = ddns_log_level_parse(value)) < 0)
 			return DDNS_EINVAL;
@@ -169,6 +250,9 @@ static const char *hint(const struct key *k)
 	case K_UINT: return " (a whole number in range)";
 	case K_OCTAL: return " (an octal mode such as 0660)";
 	case K_LOGLEVEL: return " (error, warning, info or debug)";
+	case K_BOOL: return " (yes or no)";
+	case K_URL: return " (http:// or https:// URL without a final slash)";
+	case K_SECRET_FILE: return " (a readable file whose first line is the secret)";
 	case K_LIST_HOSTPORT: return " (ADDR:PORT, IPv6 as [::1]:PORT)";
 	case K_LIST_BACKEND: return " (unix:/path or http:ADDR:PORT)";
 	case K_LIST_PREFIX: return " (addresses or prefixes such as 10.0.0.0/8)";
@@ -176,30 +260,80 @@ static const char *hint(const struct key *k)
 	}
 }
 
+static bool valid_oidc_id(const char *id)
+{
+	size_t n = strlen(id);
+	return n >= 1 && n <= 32 &&
+	       strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* The entry of section "oidc ID", created on first sight; NULL if the id
+ * is invalid or there are too many. */
+static struct ddns_conf_oidc *oidc_section(struct ddns_conf *c, const char *id)
+{
+	for (unsigned i = 0; i < c->n_oidc; i++)
+		if (strcmp(c->oidc[i].id, id) == 0)
+			return &c->oidc[i];
+	if (!valid_oidc_id(id) || c->n_oidc == DDNS_CONF_OIDC_MAX)
+		return NULL;
+	struct ddns_conf_oidc *o = &c->oidc[c->n_oidc++];
+	snprintf(o->id, sizeof o->id, "%s", id);
+	return o;
+}
+
+static const struct key *find_key(const struct key *tab, size_t n,
+				  const char *section, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(section, tab[i].section) == 0 &&
+		    strcmp(name, tab[i].name) == 0)
+			return &tab[i];
+	return NULL;
+}
+
 static int handler(void *user, const char *section, const char *name,
 		   const char *value)
 {
 	struct parse_state *st = user;
+	const struct key *k;
+	void *base = st->conf;
+	int rc;
 
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		const struct key *k = &keys[i];
-		if (strcmp(section, k->section) != 0 || strcmp(name, k->name) != 0)
-			continue;
-		int rc = set_value(st->conf, k, value);
-		if (rc == DDNS_ETOOBIG)
-			set_err(st, "[%s] %s: too many entries (at most %d)",
-				section, name, DDNS_CONF_LIST_MAX);
-		else if (rc != 0)
-			set_err(st, "[%s] %s: bad value \"%.60s\"%s", section,
-				name, value, hint(k));
-		return rc == 0;
+	if (strncmp(section, "oidc ", 5) == 0) {
+		if (!(base = oidc_section(st->conf, section + 5))) {
+			set_err(st, "[%s]: the id must be 1-32 of a-z 0-9 _ - (at most %d providers)",
+				section, DDNS_CONF_OIDC_MAX);
+			return 0;
+		}
+		k = find_key(oidc_keys, sizeof oidc_keys / sizeof oidc_keys[0],
+			     "oidc", name);
+	} else {
+		k = find_key(keys, sizeof keys / sizeof keys[0], section, name);
 	}
-	set_err(st, "unknown key \"%s\" in section [%s]", name, section);
-	return 0;
+	if (!k) {
+		set_err(st, "unknown key \"%s\" in section [%s]", name, section);
+		return 0;
+	}
+	rc = set_value(base, k, value);
+	if (rc == DDNS_ETOOBIG)
+		set_err(st, "[%s] %s: too many entries (at most %d)", section,
+			name, DDNS_CONF_LIST_MAX);
+	else if (rc != 0 && strstr(name, "secret") && k->type == K_STR)
+		set_err(st, "[%s] %s: bad value", section, name);
+	else if (rc != 0)
+		set_err(st, "[%s] %s: bad value \"%.60s\"%s", section, name,
+			value, hint(k));
+	return rc == 0;
 }
 
 static bool known_section(const char *name, size_t len)
 {
+	if (len > 5 && len <= 5 + 32 && memcmp(name, "oidc ", 5) == 0) {
+		char id[33];
+		memcpy(id, name + 5, len - 5);
+		id[len - 5] = '\0';
+		return valid_oidc_id(id);
+	}
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strlen(keys[i].section) == len &&
 		    memcmp(keys[i].section, name, len) == 0)
@@ -231,7 +365,7 @@ static int prescan(FILE *f, char *err, size_t errlen)
 				 INI_MAX_LINE - 2);
 			bad = lineno;
 		} else if (close && !known_section(p + 1, (size_t)(close - p - 1))) {
-			snprintf(err, errlen, "unknown section %.*s",
+			snprintf(err, errlen, "unknown section %.*s (or an [oidc ID] whose ID is not 1-32 of a-z 0-9 _ -)",
 				 (int)(close - p + 1), p);
 			bad = lineno;
 		}
@@ -246,6 +380,8 @@ static void set_defaults(struct ddns_conf *c)
 	c->updater_max_connections = 1024;
 	c->updater_timeout = 10;
 	c->updater_max_conns_per_source = 32;
+	c->portal_session_lifetime = 43200;
+	c->portal_local_login = true;
 	c->backend_socket_mode = 0660;
 	c->backend_max_connections = 256;
 	c->pdns_purge_timeout_ms = 1000;
@@ -258,8 +394,40 @@ static void set_defaults(struct ddns_conf *c)
 }
 
 /* Rules that involve several keys. */
+static int check_oidc(const struct ddns_conf *c, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < c->n_oidc; i++) {
+		const struct ddns_conf_oidc *o = &c->oidc[i];
+		const char *missing = !o->issuer ? "issuer"
+				      : !o->client_id ? "client_id"
+				      : !o->client_secret ? "client_secret or client_secret_file"
+							  : NULL;
+		if (missing) {
+			snprintf(err, errlen, "%s: [oidc %s] needs %s", c->file,
+				 o->id, missing);
+			return DDNS_EINVAL;
+		}
+		if (o->token_auth &&
+		    strcmp(o->token_auth, "client_secret_basic") != 0 &&
+		    strcmp(o->token_auth, "client_secret_post") != 0) {
+			snprintf(err, errlen, "%s: [oidc %s] token_auth_method is client_secret_basic or client_secret_post",
+				 c->file, o->id);
+			return DDNS_EINVAL;
+		}
+	}
+	if (c->n_oidc > 0 && !c->portal_public_url) {
+		snprintf(err, errlen,
+			 "%s: [oidc] sections need [portal] public_url (the redirect URI is public_url/oidc/callback)",
+			 c->file);
+		return DDNS_EINVAL;
+	}
+	return 0;
+}
+
 static int check_together(const struct ddns_conf *c, char *err, size_t errlen)
 {
+	if (check_oidc(c, err, errlen) != 0)
+		return DDNS_EINVAL;
 	if (c->updater_tls_listen.n > 0 &&
 	    (!c->updater_tls_cert || !c->updater_tls_key)) {
 		snprintf(err, errlen,
@@ -327,6 +495,19 @@ void ddns_conf_free(struct ddns_conf *c)
 		free(c->updater_trusted_proxies.v[i]);
 	free(c->updater_tls_cert);
 	free(c->updater_tls_key);
+	free(c->portal_public_url);
+	free(c->portal_static_dir);
+	free(c->portal_update_url);
+	for (unsigned i = 0; i < c->n_oidc; i++) {
+		struct ddns_conf_oidc *o = &c->oidc[i];
+		if (o->client_secret)
+			explicit_bzero(o->client_secret, strlen(o->client_secret));
+		char **strs[] = {&o->title, &o->issuer, &o->client_id,
+				 &o->client_secret, &o->scopes, &o->groups_claim,
+				 &o->admin_group, &o->ca_file, &o->token_auth};
+		for (size_t j = 0; j < sizeof strs / sizeof strs[0]; j++)
+			free(*strs[j]);
+	}
 	free(c->file);
 	free(c->store_path);
 	free(c->pdns_control_socket);

@@ -20,6 +20,24 @@ struct ddns_conf_list {
 	char *v[DDNS_CONF_LIST_MAX]; /* owned */
 };
 
+#define DDNS_CONF_OIDC_MAX 16 /* [oidc ID] sections */
+
+/* One [oidc ID] section: an OpenID provider offered on the login page. */
+struct ddns_conf_oidc {
+	char id[33];          /* from the section name: [a-z0-9_-]{1,32} */
+	char *title;          /* button text; NULL: the id */
+	char *issuer;         /* required: https URL (http only for loopback) */
+	char *client_id;      /* required */
+	char *client_secret;  /* required: the key, or read from
+				 client_secret_file at load time */
+	char *scopes;         /* NULL: "openid profile email" */
+	char *groups_claim;   /* e.g. eduperson_entitlement */
+	char *admin_group;    /* members of this group are admins */
+	char *ca_file;        /* NULL: the system's CA store */
+	char *token_auth;     /* client_secret_basic | client_secret_post */
+	bool allow_http;      /* plain http to a non-loopback issuer */
+};
+
 struct ddns_conf {
 	char *file; /* path the config was read from; owned */
 
@@ -57,6 +75,20 @@ struct ddns_conf {
 	/* [pdns] */
 	char *pdns_control_socket; /* NULL: no cache purges */
 	unsigned pdns_purge_timeout_ms; /* default 1000 */
+
+	/* [portal] */
+	char *portal_public_url;     /* "https://ddns.example.org", no final
+					slash; required with [oidc] sections */
+	char *portal_static_dir;     /* the portal's files; NULL: built-in
+					default */
+	char *portal_update_url;     /* shown in client snippets; NULL: the
+					page's own origin */
+	unsigned portal_session_lifetime; /* seconds, default 43200 */
+	bool portal_local_login;     /* password login offered; default true */
+
+	/* [oidc ID] */
+	unsigned n_oidc;
+	struct ddns_conf_oidc oidc[DDNS_CONF_OIDC_MAX];
 
 	/* [log] */
 	int log_level; /* DDNS_LOG_*; default info */

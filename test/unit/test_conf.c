@@ -123,6 +123,55 @@ static void test_errors(void)
 	expect_error(long_conf, 4, "line longer than");
 }
 
+static void test_oidc(void)
+{
+	struct ddns_conf *c = NULL;
+	char err[512], secret_path[64] = "/tmp/ddns-conf-secret-XXXXXX";
+	char text[1024];
+	int fd = mkstemp(secret_path);
+
+	CHECK(write(fd, "s3cr3t-from-file\n", 17) == 17);
+	close(fd);
+	snprintf(text, sizeof text,
+		 "[store]\npath=/x\n[portal]\npublic_url = https://ddns.example.org\n"
+		 "session_lifetime = 3600\nlocal_login = no\n"
+		 "[oidc egi]\ntitle = EGI Check-in\nissuer = https://aai.egi.eu/auth/realms/egi\n"
+		 "client_id = ddns\nclient_secret_file = %s\n"
+		 "groups_claim = eduperson_entitlement\n"
+		 "[oidc local-test]\nissuer = http://127.0.0.1:9000\nclient_id = c\n"
+		 "client_secret = x\ntoken_auth_method = client_secret_post\nallow_http = yes\n",
+		 secret_path);
+	CHECK_INT(load(text, &c, err, sizeof err), 0);
+	CHECK(c != NULL);
+	if (c) {
+		CHECK_STR(c->portal_public_url, "https://ddns.example.org");
+		CHECK_INT(c->portal_session_lifetime, 3600);
+		CHECK(!c->portal_local_login);
+		CHECK_INT(c->n_oidc, 2);
+		CHECK_STR(c->oidc[0].id, "egi");
+		CHECK_STR(c->oidc[0].title, "EGI Check-in");
+		CHECK_STR(c->oidc[0].client_secret, "s3cr3t-from-file");
+		CHECK_STR(c->oidc[1].id, "local-test");
+		CHECK(c->oidc[1].allow_http);
+		CHECK_STR(c->oidc[1].token_auth, "client_secret_post");
+		ddns_conf_free(c);
+	}
+	unlink(secret_path);
+
+	expect_error("[store]\npath=/x\n[oidc egi]\nissuer = https://i\nclient_id = c\nclient_secret = s\n",
+		     0, "need [portal] public_url");
+	expect_error("[store]\npath=/x\n[portal]\npublic_url = https://d\n[oidc egi]\nissuer = https://i\n",
+		     0, "[oidc egi] needs client_id");
+	expect_error("[store]\npath=/x\n[oidc Bad!]\nissuer = https://i\n", 3, "unknown section [oidc Bad!]");
+	expect_error("[store]\npath=/x\n[oidc e]\nissuer = ftp://i\n", 4, "issuer");
+	expect_error("[store]\npath=/x\n[oidc e]\nclient_secret_file = /nonexistent/x\n", 4, "client_secret_file");
+	expect_error("[store]\npath=/x\n[oidc e]\ncolour = red\n", 4, "unknown key \"colour\"");
+	expect_error("[store]\npath=/x\n[portal]\npublic_url = https://d/\n", 4, "public_url");
+	expect_error("[store]\npath=/x\n[portal]\nlocal_login = maybe\n", 4, "yes or no");
+	/* A bad secret is never echoed into the message. */
+	expect_error("[store]\npath=/x\n[oidc e]\nclient_secret =\n", 4, "bad value");
+}
+
 static void test_numbers(void)
 {
 	uint64_t v;
@@ -148,6 +197,7 @@ int main(void)
 	close(fd);
 	test_good();
 	test_errors();
+	test_oidc();
 	test_numbers();
 	unlink(path);
 	return check_done();
