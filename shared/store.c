@@ -6,6 +6,7 @@
  * transaction is alive; no pointer into the map leaves this file.
  */
 #include "store.h"
+#include "store-internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,20 +21,24 @@
 #include "err.h"
 #include "log.h"
 
-#define STORE_MAXDBS	  8
+#define STORE_MAXDBS	  16   /* 11 used */
 #define STORE_MAXREADERS  1024 /* backend: one read txn per connection */
 #define STORE_DEFAULT_MAP ((uint64_t)1 << 30)
 
-#define REC_VERSION 0x01
-/* version, id, ttl, kind, created, n_ns | ns[] | hostmaster */
+#define REC_VERSION STORE_REC_VERSION
+/* version, id, ttl, kind, created, n_ns | ns[] | hostmaster | visibility,
+ * n_groups | groups[] */
 #define ZONE_FIXED_LEN (1 + 4 + 4 + 1 + 8 + 1)
 #define ZONE_VAL_MAX                                                           \
-	(ZONE_FIXED_LEN + (DDNS_ZONE_NS_MAX + 1) * (1 + DDNS_NAME_MAX))
+	(ZONE_FIXED_LEN + (DDNS_ZONE_NS_MAX + 1) * (1 + DDNS_NAME_MAX) + 2 +   \
+	 DDNS_ZONE_GROUPS_MAX * (1 + DDNS_GROUP_MAX))
 /* version, zone_id, flags, v4, v6, created, updated, salt, hash,
- * client/server/auth faults, last_fault */
+ * client/server/auth faults, last_fault, owner */
 #define HOST_VAL_LEN                                                           \
 	(1 + 4 + 4 + 4 + 16 + 8 + 8 + DDNS_SALT_LEN + DDNS_HASH_LEN + 4 + 4 +  \
-	 4 + 8)
+	 4 + 8 + 4)
+/* version | comment (1..DDNS_HOST_COMMENT_MAX octets) */
+#define COMMENT_VAL_MAX (1 + DDNS_HOST_COMMENT_MAX)
 /* version, window_start, window_count, last_kind, text length | text */
 #define FAULT_FIXED_LEN (1 + 8 + 4 + 1 + 1)
 #define FAULT_VAL_MAX	(FAULT_FIXED_LEN + DDNS_FAULT_TEXT_MAX)
@@ -44,21 +49,6 @@
 #define META_SERIAL   "serial/"
 #define META_NOTIFIED "notified/"
 #define META_KEY_BUF  272 /* "notified/" + a name */
-
-struct ddns_store {
-	MDB_env *env;
-	MDB_dbi meta, zones, zone_ids, hosts, faults;
-	bool has_faults; /* false: a store without `faults`, opened without
-			    CREATE (it then has no fault records either) */
-	unsigned flags;
-	bool writing; /* a write txn of this handle is open */
-};
-
-struct ddns_txn {
-	ddns_store *s;
-	MDB_txn *txn;
-	bool write;
-};
 
 /* ---- LMDB error codes: translated here and only here ------------------ */
 
@@ -86,113 +76,11 @@ static int lmdb_map(int rc)
 
 /* Translate, logging LMDB's text for anything but "not found" / "exists".
  * (Open failures are reported through the caller's ERR buffer instead.) */
-static int lmdb_code(int rc, const char *what)
+int store_lmdb_code(int rc, const char *what)
 {
 	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND && rc != MDB_KEYEXIST)
 		log_err("store: %s: %s", what, mdb_strerror(rc));
 	return lmdb_map(rc);
-}
-
-/* ---- byte order and value cursors ------------------------------------- */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-/* Bounded writer: once over capacity, further writes are dropped. */
-struct wbuf {
-	uint8_t *p;
-	size_t len, cap;
-	bool over;
-};
-
-static void w_bytes(struct wbuf *w, const void *d, size_t n)
-{
-	if (w->over || n > w->cap - w->len) {
-		w->over = true;
-		return;
-	}
-	memcpy(w->p + w->len, d, n);
-	w->len += n;
-}
-
-static void w_u8(struct wbuf *w, uint8_t v)
-{
-	w_bytes(w, &v, 1);
-}
-
-static void w_u32(struct wbuf *w, uint32_t v)
-{
-	uint8_t b[4];
-
-	put_u32(b, v);
-	w_bytes(w, b, 4);
-}
-
-static void w_i64(struct wbuf *w, int64_t v)
-{
-	uint64_t u = (uint64_t)v;
-
-	w_u32(w, (uint32_t)(u >> 32));
-	w_u32(w, (uint32_t)u);
-}
-
-/* String as one length octet and its bytes (LEN <= 255 checked by caller). */
-static void w_str(struct wbuf *w, const char *s, size_t len)
-{
-	w_u8(w, (uint8_t)len);
-	w_bytes(w, s, len);
-}
-
-/* Bounded reader: a short read sets BAD and yields zeros. */
-struct rbuf {
-	const uint8_t *p;
-	size_t len, off;
-	bool bad;
-};
-
-static void r_bytes(struct rbuf *r, void *out, size_t n)
-{
-	if (r->bad || n > r->len - r->off) {
-		r->bad = true;
-		memset(out, 0, n);
-		return;
-	}
-	memcpy(out, r->p + r->off, n);
-	r->off += n;
-}
-
-static uint8_t r_u8(struct rbuf *r)
-{
-	uint8_t b;
-
-	r_bytes(r, &b, 1);
-	return b;
-}
-
-static uint32_t r_u32(struct rbuf *r)
-{
-	uint8_t b[4];
-
-	r_bytes(r, b, 4);
-	return get_u32(b);
-}
-
-static int64_t r_i64(struct rbuf *r)
-{
-	uint64_t hi = r_u32(r);
-
-	return (int64_t)(hi << 32 | r_u32(r));
 }
 
 /* ---- log lines about records ---------------------------------------- */
@@ -224,8 +112,8 @@ static const char *key_text(const void *key, size_t len, char out[KEY_TEXT_BUF])
 
 /* The one log line for a WHAT record (under KEY) that does not decode;
  * SKIPPED when the caller goes on past it. */
-static void log_corrupt(const char *what, const void *key, size_t klen,
-			bool skipped)
+void store_log_corrupt(const char *what, const void *key, size_t klen,
+		       bool skipped)
 {
 	char text[KEY_TEXT_BUF];
 
@@ -271,6 +159,78 @@ static bool r_str(struct rbuf *r, char out[DDNS_NAME_BUF], size_t *len)
 	return !r->bad;
 }
 
+/* ---- text checks ------------------------------------------------------ */
+
+/* Length of the UTF-8 sequence at S (at most N octets) and its code point
+ * in *CP; 0 if it is not a valid shortest-form sequence. */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	static const uint32_t min[4] = {0, 0x80, 0x800, 0x10000};
+	size_t len = 0;
+	uint32_t c;
+
+	if (s[0] < 0x80)
+		len = 1;
+	else if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	if (len == 0 || len > n)
+		return 0;
+	c = len == 1 ? s[0] : s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min[len - 1] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+bool ddns_text_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+	uint32_t c;
+
+	if (!s && len)
+		return false;
+	while (i < len) {
+		n = utf8_seq(p + i, len - i, &c);
+		/* C0 (NUL included), DEL and C1 controls */
+		if (n == 0 || c < 0x20 || (c >= 0x7f && c <= 0x9f))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+bool ddns_group_valid(const char *s, size_t len)
+{
+	return s && len >= 1 && len <= DDNS_GROUP_MAX && s[0] != ' ' &&
+	       s[len - 1] != ' ' && ddns_text_valid(s, len);
+}
+
+bool store_groups_valid(const char *g, unsigned n)
+{
+	const size_t stride = DDNS_GROUP_MAX + 1;
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *gi = g + i * stride;
+
+		if (!ddns_group_valid(gi, strnlen(gi, stride)))
+			return false;
+		for (unsigned k = 0; k < i; k++)
+			if (strcmp(g + k * stride, gi) == 0)
+				return false;
+	}
+	return true;
+}
+
 /* ---- zone values ------------------------------------------------------ */
 
 int ddns_zone_encode(const struct ddns_zone *z, void *buf, size_t cap)
@@ -279,7 +239,9 @@ int ddns_zone_encode(const struct ddns_zone *z, void *buf, size_t cap)
 	size_t len;
 
 	if (z->id == 0 || z->kind > DDNS_ZONE_MASTER ||
-	    z->n_ns > DDNS_ZONE_NS_MAX)
+	    z->n_ns > DDNS_ZONE_NS_MAX || z->visibility > DDNS_ZONE_ADMIN ||
+	    z->n_groups > DDNS_ZONE_GROUPS_MAX ||
+	    !store_groups_valid(z->groups[0], z->n_groups))
 		return DDNS_EINVAL;
 	w_u8(&w, REC_VERSION);
 	w_u32(&w, z->id);
@@ -297,6 +259,10 @@ int ddns_zone_encode(const struct ddns_zone *z, void *buf, size_t cap)
 	if (!rname_is_valid(z->hostmaster, len))
 		return DDNS_EBADNAME;
 	w_str(&w, z->hostmaster, len);
+	w_u8(&w, z->visibility);
+	w_u8(&w, z->n_groups);
+	for (unsigned i = 0; i < z->n_groups; i++)
+		w_str(&w, z->groups[i], strlen(z->groups[i]));
 	return w.over ? DDNS_ETOOBIG : (int)w.len;
 }
 
@@ -322,7 +288,15 @@ int ddns_zone_decode(const void *val, size_t len, struct ddns_zone *out)
 			return DDNS_ECORRUPT;
 	if (!r_str(&r, z.hostmaster, &n) || !rname_is_valid(z.hostmaster, n))
 		return DDNS_ECORRUPT;
-	if (r.off != len)
+	z.visibility = r_u8(&r);
+	z.n_groups = r_u8(&r);
+	if (r.bad || z.visibility > DDNS_ZONE_ADMIN ||
+	    z.n_groups > DDNS_ZONE_GROUPS_MAX)
+		return DDNS_ECORRUPT;
+	for (unsigned i = 0; i < z.n_groups; i++)
+		if (!r_text(&r, z.groups[i], 1, DDNS_GROUP_MAX, &n))
+			return DDNS_ECORRUPT;
+	if (r.off != len || !store_groups_valid(z.groups[0], z.n_groups))
 		return DDNS_ECORRUPT;
 	memcpy(out, &z, sizeof z);
 	return 0;
@@ -349,6 +323,7 @@ int ddns_host_encode(const struct ddns_host *h, void *buf, size_t cap)
 	w_u32(&w, h->server_faults);
 	w_u32(&w, h->auth_faults);
 	w_i64(&w, h->last_fault);
+	w_u32(&w, h->owner);
 	return w.over ? DDNS_ETOOBIG : (int)w.len;
 }
 
@@ -372,6 +347,7 @@ int ddns_host_decode(const void *val, size_t len, struct ddns_host *out)
 	h.server_faults = r_u32(&r);
 	h.auth_faults = r_u32(&r);
 	h.last_fault = r_i64(&r);
+	h.owner = r_u32(&r);
 	if (r.bad || r.off != len || h.zone_id == 0)
 		return DDNS_ECORRUPT;
 	memcpy(out, &h, sizeof h);
@@ -431,28 +407,28 @@ int ddns_fault_decode(const void *val, size_t len, struct ddns_fault *out)
 
 /* ---- raw access ------------------------------------------------------- */
 
-static int db_get(ddns_txn *t, MDB_dbi dbi, const void *key, size_t klen,
-		  MDB_val *v)
+int store_db_get(ddns_txn *t, MDB_dbi dbi, const void *key, size_t klen,
+		 MDB_val *v)
 {
 	MDB_val k = {klen, (void *)key};
 
-	return lmdb_code(mdb_get(t->txn, dbi, &k, v), "get");
+	return store_lmdb_code(mdb_get(t->txn, dbi, &k, v), "get");
 }
 
-static int db_put(ddns_txn *t, MDB_dbi dbi, const void *key, size_t klen,
-		  const void *val, size_t vlen, unsigned flags)
+int store_db_put(ddns_txn *t, MDB_dbi dbi, const void *key, size_t klen,
+		 const void *val, size_t vlen, unsigned flags)
 {
 	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
 
-	return lmdb_code(mdb_put(t->txn, dbi, &k, &v, flags), "put");
+	return store_lmdb_code(mdb_put(t->txn, dbi, &k, &v, flags), "put");
 }
 
 /* Delete KEY; an absent key is not an error when MISSING_OK. */
-static int db_del(ddns_txn *t, MDB_dbi dbi, const void *key, size_t klen,
-		  bool missing_ok)
+int store_db_del(ddns_txn *t, MDB_dbi dbi, const void *key, size_t klen,
+		 bool missing_ok)
 {
 	MDB_val k = {klen, (void *)key};
-	int rc = lmdb_code(mdb_del(t->txn, dbi, &k, NULL), "del");
+	int rc = store_lmdb_code(mdb_del(t->txn, dbi, &k, NULL), "del");
 
 	return rc == DDNS_ENOTFOUND && missing_ok ? 0 : rc;
 }
@@ -466,26 +442,25 @@ static size_t meta_key(char buf[META_KEY_BUF], const char *prefix,
 	return n < 0 || n >= META_KEY_BUF ? 0 : (size_t)n;
 }
 
-static int meta_get_u32(ddns_txn *t, const char *key, size_t klen,
-			uint32_t *out)
+int store_meta_get_u32(ddns_txn *t, const char *key, size_t klen, uint32_t *out)
 {
 	MDB_val v;
-	int rc = db_get(t, t->s->meta, key, klen, &v);
+	int rc = store_db_get(t, t->s->meta, key, klen, &v);
 
 	if (rc)
 		return rc;
 	if (v.mv_size != 4)
 		return DDNS_ECORRUPT;
-	*out = get_u32(v.mv_data);
+	*out = store_get_u32(v.mv_data);
 	return 0;
 }
 
-static int meta_put_u32(ddns_txn *t, const char *key, size_t klen, uint32_t val)
+int store_meta_put_u32(ddns_txn *t, const char *key, size_t klen, uint32_t val)
 {
 	uint8_t b[4];
 
-	put_u32(b, val);
-	return db_put(t, t->s->meta, key, klen, b, 4, 0);
+	store_put_u32(b, val);
+	return store_db_put(t, t->s->meta, key, klen, b, 4, 0);
 }
 
 /* ---- opening ---------------------------------------------------------- */
@@ -609,6 +584,28 @@ static int txn_begin_raw(ddns_store *s, unsigned flags, MDB_txn **out)
 	return rc;
 }
 
+/* The six databases of issue 4, additive like `faults`: all or none (a
+ * store with some of them is refused as incompatible). */
+static int open_account_dbis(ddns_store *s, MDB_txn *txn, unsigned flags)
+{
+	static const char *const names[] = {"users",	 "user_names",
+					    "user_oidc", "sessions",
+					    "tokens",	 "host_comments"};
+	MDB_dbi *dbis[] = {&s->users,	 &s->user_names, &s->user_oidc,
+			   &s->sessions, &s->tokens,	 &s->host_comments};
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		rc = mdb_dbi_open(txn, names[i], flags, dbis[i]);
+		if (rc == MDB_NOTFOUND && i == 0 && !(flags & MDB_CREATE))
+			return 0; /* has_accounts stays false */
+		if (rc)
+			return rc == MDB_NOTFOUND ? MDB_INCOMPATIBLE : rc;
+	}
+	s->has_accounts = true;
+	return 0;
+}
+
 static int open_dbis(ddns_store *s, MDB_txn *txn, unsigned flags)
 {
 	int rc = mdb_dbi_open(txn, "meta", flags, &s->meta);
@@ -625,7 +622,9 @@ static int open_dbis(ddns_store *s, MDB_txn *txn, unsigned flags)
 	 * and only a CREATE open adds it. */
 	rc = mdb_dbi_open(txn, "faults", flags, &s->faults);
 	s->has_faults = rc == 0;
-	return rc == MDB_NOTFOUND && !(flags & MDB_CREATE) ? 0 : rc;
+	if (rc && (rc != MDB_NOTFOUND || (flags & MDB_CREATE)))
+		return rc;
+	return open_account_dbis(s, txn, flags);
 }
 
 /* Write schema version 1 into an empty meta database. */
@@ -641,9 +640,9 @@ static int stamp_schema(ddns_store *s, MDB_txn *txn)
 	/* MDB_INCOMPATIBLE stands for "meta has data but no version" */
 	if (st.ms_entries != 0)
 		return MDB_INCOMPATIBLE;
-	put_u32(b, DDNS_SCHEMA_VERSION);
+	store_put_u32(b, DDNS_SCHEMA_VERSION);
 	rc = mdb_put(txn, s->meta, &k, &v, MDB_NOOVERWRITE);
-	put_u32(b, 1);
+	store_put_u32(b, 1);
 	k.mv_size = META_NEXT_LEN;
 	k.mv_data = META_NEXT_ID;
 	if (!rc)
@@ -660,7 +659,7 @@ static int check_version(const uint8_t *b, size_t len, const char *dir,
 		return open_fail(err, errlen, DDNS_ECORRUPT,
 				 "store %s: schema version record is corrupt",
 				 dir);
-	found = get_u32(b);
+	found = store_get_u32(b);
 	if (found == DDNS_SCHEMA_VERSION)
 		return 0;
 	return open_fail(err, errlen, DDNS_EVERSION,
@@ -767,7 +766,7 @@ int ddns_store_sync(ddns_store *s)
 {
 	if (!s || (s->flags & DDNS_STORE_RDONLY))
 		return 0;
-	return lmdb_code(mdb_env_sync(s->env, 1), "sync");
+	return store_lmdb_code(mdb_env_sync(s->env, 1), "sync");
 }
 
 /* ---- transactions ----------------------------------------------------- */
@@ -791,7 +790,7 @@ int ddns_txn_begin(ddns_store *s, bool write, ddns_txn **out)
 	rc = txn_begin_raw(s, write ? 0 : MDB_RDONLY, &t->txn);
 	if (rc) {
 		free(t);
-		return lmdb_code(rc, "begin transaction");
+		return store_lmdb_code(rc, "begin transaction");
 	}
 	t->s = s;
 	t->write = write;
@@ -811,7 +810,7 @@ int ddns_txn_commit(ddns_txn *t)
 	if (t->write)
 		t->s->writing = false;
 	free(t);
-	return lmdb_code(rc, "commit");
+	return store_lmdb_code(rc, "commit");
 }
 
 void ddns_txn_abort(ddns_txn *t)
@@ -843,7 +842,7 @@ int ddns_txn_renew(ddns_txn *t)
 		if (!rc)
 			rc = mdb_txn_renew(t->txn);
 	}
-	return lmdb_code(rc, "renew transaction");
+	return store_lmdb_code(rc, "renew transaction");
 }
 
 /* ---- zones ------------------------------------------------------------ */
@@ -869,21 +868,21 @@ static int zone_fill(ddns_txn *t, const char *name, size_t len,
 		goto out;
 	memcpy(out->name, name, len);
 	out->name[len] = '\0';
-	rc = meta_get_u32(t, key, meta_key(key, META_SERIAL, out->name),
-			  &out->serial);
+	rc = store_meta_get_u32(t, key, meta_key(key, META_SERIAL, out->name),
+				&out->serial);
 	if (rc == DDNS_ENOTFOUND)
 		rc = DDNS_ECORRUPT;
 	if (rc)
 		goto out;
-	rc = meta_get_u32(t, key, meta_key(key, META_NOTIFIED, out->name),
-			  &out->notified_serial);
+	rc = store_meta_get_u32(t, key, meta_key(key, META_NOTIFIED, out->name),
+				&out->notified_serial);
 	if (rc == DDNS_ENOTFOUND) {
 		out->notified_serial = 0;
 		rc = 0;
 	}
 out:
 	if (rc == DDNS_ECORRUPT)
-		log_corrupt("zone", name, len, skipped);
+		store_log_corrupt("zone", name, len, skipped);
 	return rc;
 }
 
@@ -895,7 +894,7 @@ int ddns_zone_get(ddns_txn *t, const char *name, struct ddns_zone *out)
 
 	if (len == 0)
 		return DDNS_ENOTFOUND;
-	rc = db_get(t, t->s->zones, name, len, &v);
+	rc = store_db_get(t, t->s->zones, name, len, &v);
 	if (rc)
 		return rc;
 	return zone_fill(t, name, len, &v, out, false);
@@ -908,8 +907,8 @@ static int zone_name_by_id(ddns_txn *t, uint32_t id, char name[DDNS_NAME_BUF])
 	MDB_val v;
 	int rc;
 
-	put_u32(k, id);
-	rc = db_get(t, t->s->zone_ids, k, 4, &v);
+	store_put_u32(k, id);
+	rc = store_db_get(t, t->s->zone_ids, k, 4, &v);
 	if (rc)
 		return rc;
 	if (!ddns_name_is_normal(v.mv_data, v.mv_size)) {
@@ -994,12 +993,13 @@ static int hosts_scan(ddns_txn *t, const char *prefix, size_t plen, scan_fn fn,
 
 	rc = mdb_cursor_open(t->txn, t->s->hosts, &c);
 	if (rc)
-		return lmdb_code(rc, "cursor");
+		return store_lmdb_code(rc, "cursor");
 	rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
 	while (rc == 0 && k.mv_size >= plen &&
 	       memcmp(k.mv_data, prefix, plen) == 0) {
 		if (k.mv_size > sizeof last) {
-			verdict = lmdb_code(MDB_BAD_VALSIZE, "scan hosts");
+			verdict =
+			    store_lmdb_code(MDB_BAD_VALSIZE, "scan hosts");
 			break;
 		}
 		memcpy(last, k.mv_data, k.mv_size);
@@ -1011,7 +1011,7 @@ static int hosts_scan(ddns_txn *t, const char *prefix, size_t plen, scan_fn fn,
 	mdb_cursor_close(c);
 	if (verdict < 0)
 		return verdict;
-	return rc == MDB_NOTFOUND ? 0 : lmdb_code(rc, "scan hosts");
+	return rc == MDB_NOTFOUND ? 0 : store_lmdb_code(rc, "scan hosts");
 }
 
 /* Decode a hosts record from its key and value; 0 or DDNS_ECORRUPT,
@@ -1027,7 +1027,7 @@ static int host_from_kv(const MDB_val *k, const MDB_val *v,
 			rc = DDNS_ECORRUPT;
 	}
 	if (rc)
-		log_corrupt("host", k->mv_data, k->mv_size, skipped);
+		store_log_corrupt("host", k->mv_data, k->mv_size, skipped);
 	return rc;
 }
 
@@ -1068,7 +1068,7 @@ static int zone_check_free(ddns_txn *t, const char *name)
 	char key[DDNS_NAME_BUF];
 	size_t n = zone_prefix(name, key);
 	MDB_val v;
-	int rc = db_get(t, t->s->hosts, key, n - 1, &v);
+	int rc = store_db_get(t, t->s->hosts, key, n - 1, &v);
 
 	if (rc == 0)
 		return DDNS_EBUSY;
@@ -1087,20 +1087,20 @@ static int zone_insert(ddns_txn *t, const struct ddns_zone *z, size_t len)
 
 	if (n < 0)
 		return n;
-	rc = db_put(t, t->s->zones, z->name, len, buf, (size_t)n,
-		    MDB_NOOVERWRITE);
-	put_u32(k, z->id);
+	rc = store_db_put(t, t->s->zones, z->name, len, buf, (size_t)n,
+			  MDB_NOOVERWRITE);
+	store_put_u32(k, z->id);
 	if (!rc)
-		rc = db_put(t, t->s->zone_ids, k, 4, z->name, len,
-			    MDB_NOOVERWRITE);
+		rc = store_db_put(t, t->s->zone_ids, k, 4, z->name, len,
+				  MDB_NOOVERWRITE);
 	if (rc == DDNS_EEXIST)
 		rc = DDNS_ECORRUPT; /* an id handed out twice */
 	if (!rc)
-		rc = meta_put_u32(t, mk, meta_key(mk, META_SERIAL, z->name),
-				  z->serial);
+		rc = store_meta_put_u32(
+		    t, mk, meta_key(mk, META_SERIAL, z->name), z->serial);
 	if (!rc)
-		rc = db_del(t, t->s->meta, mk,
-			    meta_key(mk, META_NOTIFIED, z->name), true);
+		rc = store_db_del(t, t->s->meta, mk,
+				  meta_key(mk, META_NOTIFIED, z->name), true);
 	return rc;
 }
 
@@ -1116,12 +1116,12 @@ int ddns_zone_add(ddns_txn *t, struct ddns_zone *z)
 		return DDNS_EINVAL;
 	if (!ddns_name_is_normal(z->name, len))
 		return DDNS_EBADNAME;
-	rc = db_get(t, t->s->zones, z->name, len, &v);
+	rc = store_db_get(t, t->s->zones, z->name, len, &v);
 	if (rc != DDNS_ENOTFOUND)
 		return rc ? rc : DDNS_EEXIST;
 	rc = zone_check_free(t, z->name);
 	if (!rc)
-		rc = meta_get_u32(t, META_NEXT_ID, META_NEXT_LEN, &id);
+		rc = store_meta_get_u32(t, META_NEXT_ID, META_NEXT_LEN, &id);
 	if (rc)
 		return rc == DDNS_ENOTFOUND ? DDNS_ECORRUPT : rc;
 	if (id == 0 || id == UINT32_MAX)
@@ -1133,7 +1133,7 @@ int ddns_zone_add(ddns_txn *t, struct ddns_zone *z)
 	tmp.notified_serial = 0;
 	rc = zone_insert(t, &tmp, len);
 	if (!rc)
-		rc = meta_put_u32(t, META_NEXT_ID, META_NEXT_LEN, id + 1);
+		rc = store_meta_put_u32(t, META_NEXT_ID, META_NEXT_LEN, id + 1);
 	if (!rc)
 		memcpy(z, &tmp, sizeof tmp);
 	return rc;
@@ -1157,7 +1157,7 @@ int ddns_zone_update(ddns_txn *t, const struct ddns_zone *z)
 	n = ddns_zone_encode(&tmp, buf, sizeof buf);
 	if (n < 0)
 		return n;
-	return db_put(t, t->s->zones, z->name, len, buf, (size_t)n, 0);
+	return store_db_put(t, t->s->zones, z->name, len, buf, (size_t)n, 0);
 }
 
 struct zone_hosts {
@@ -1186,10 +1186,14 @@ static int zone_hosts_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
 	 * its size) */
 	memcpy(key, k->mv_data, k->mv_size);
 	if (t->s->has_faults &&
-	    (rc = db_del(t, t->s->faults, key, k->mv_size, true)) != 0)
+	    (rc = store_db_del(t, t->s->faults, key, k->mv_size, true)) != 0)
+		return rc;
+	if (t->s->has_accounts &&
+	    (rc = store_db_del(t, t->s->host_comments, key, k->mv_size,
+			       true)) != 0)
 		return rc;
 	rc = mdb_cursor_del(c, 0);
-	return rc ? lmdb_code(rc, "delete host") : SCAN_DELETED;
+	return rc ? store_lmdb_code(rc, "delete host") : SCAN_DELETED;
 }
 
 /* Remove zone Z's own records: value, id index, serials. */
@@ -1199,16 +1203,16 @@ static int zone_remove(ddns_txn *t, const struct ddns_zone *z)
 	uint8_t k[4];
 	int rc;
 
-	put_u32(k, z->id);
-	rc = db_del(t, t->s->zones, z->name, strlen(z->name), false);
+	store_put_u32(k, z->id);
+	rc = store_db_del(t, t->s->zones, z->name, strlen(z->name), false);
 	if (!rc)
-		rc = db_del(t, t->s->zone_ids, k, 4, true);
+		rc = store_db_del(t, t->s->zone_ids, k, 4, true);
 	if (!rc)
-		rc = db_del(t, t->s->meta, mk,
-			    meta_key(mk, META_SERIAL, z->name), true);
+		rc = store_db_del(t, t->s->meta, mk,
+				  meta_key(mk, META_SERIAL, z->name), true);
 	if (!rc)
-		rc = db_del(t, t->s->meta, mk,
-			    meta_key(mk, META_NOTIFIED, z->name), true);
+		rc = store_db_del(t, t->s->meta, mk,
+				  meta_key(mk, META_NOTIFIED, z->name), true);
 	return rc;
 }
 
@@ -1249,10 +1253,10 @@ int ddns_zone_bump_serial(ddns_txn *t, const char *name, uint32_t *out)
 	if (len == 0)
 		return DDNS_ENOTFOUND;
 	klen = meta_key(mk, META_SERIAL, name);
-	rc = meta_get_u32(t, mk, klen, &serial);
+	rc = store_meta_get_u32(t, mk, klen, &serial);
 	if (rc == DDNS_ENOTFOUND) {
 		/* no serial: corrupt if the zone exists */
-		rc = db_get(t, t->s->zones, name, len, &v);
+		rc = store_db_get(t, t->s->zones, name, len, &v);
 		return rc == 0 ? DDNS_ECORRUPT : rc;
 	}
 	if (rc)
@@ -1262,7 +1266,7 @@ int ddns_zone_bump_serial(ddns_txn *t, const char *name, uint32_t *out)
 	serial++;
 	if (serial == 0)
 		serial = 1;
-	rc = meta_put_u32(t, mk, klen, serial);
+	rc = store_meta_put_u32(t, mk, klen, serial);
 	if (!rc && out)
 		*out = serial;
 	return rc;
@@ -1278,7 +1282,8 @@ int ddns_zone_set_notified(ddns_txn *t, uint32_t id, uint32_t serial)
 	rc = zone_name_by_id(t, id, name);
 	if (rc)
 		return rc;
-	return meta_put_u32(t, mk, meta_key(mk, META_NOTIFIED, name), serial);
+	return store_meta_put_u32(t, mk, meta_key(mk, META_NOTIFIED, name),
+				  serial);
 }
 
 int ddns_zone_foreach(ddns_txn *t, ddns_zone_cb cb, void *arg)
@@ -1290,7 +1295,7 @@ int ddns_zone_foreach(ddns_txn *t, ddns_zone_cb cb, void *arg)
 
 	rc = mdb_cursor_open(t->txn, t->s->zones, &c);
 	if (rc)
-		return lmdb_code(rc, "cursor");
+		return store_lmdb_code(rc, "cursor");
 	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 	while (rc == 0 && ret == 0) {
 		/* zone_fill checks the key before it copies it */
@@ -1305,7 +1310,7 @@ int ddns_zone_foreach(ddns_txn *t, ddns_zone_cb cb, void *arg)
 	mdb_cursor_close(c);
 	if (ret)
 		return ret;
-	return rc == MDB_NOTFOUND ? 0 : lmdb_code(rc, "scan zones");
+	return rc == MDB_NOTFOUND ? 0 : store_lmdb_code(rc, "scan zones");
 }
 
 /* ---- hosts ------------------------------------------------------------ */
@@ -1330,7 +1335,7 @@ int ddns_host_get(ddns_txn *t, const char *fqdn, struct ddns_host *out)
 
 	if (host_key(fqdn, key, &klen) != 0)
 		return DDNS_ENOTFOUND;
-	rc = db_get(t, t->s->hosts, key, klen, &v);
+	rc = store_db_get(t, t->s->hosts, key, klen, &v);
 	if (rc)
 		return rc;
 	k.mv_data = key;
@@ -1359,8 +1364,8 @@ static int host_check_zone(ddns_txn *t, const struct ddns_host *h, bool add)
 		return add && strcmp(ddns_name_parent(h->fqdn), z.name) != 0
 			   ? DDNS_EDEPTH
 			   : 0;
-	put_u32(k, h->zone_id);
-	rc = db_get(t, t->s->zone_ids, k, 4, &v);
+	store_put_u32(k, h->zone_id);
+	rc = store_db_get(t, t->s->zone_ids, k, 4, &v);
 	if (rc == DDNS_ENOTFOUND)
 		return DDNS_ENOZONE;
 	return rc ? rc : DDNS_EINVAL;
@@ -1383,8 +1388,8 @@ int ddns_host_add(ddns_txn *t, const struct ddns_host *h)
 	n = ddns_host_encode(h, buf, sizeof buf);
 	if (n < 0)
 		return n;
-	return db_put(t, t->s->hosts, key, klen, buf, (size_t)n,
-		      MDB_NOOVERWRITE);
+	return store_db_put(t, t->s->hosts, key, klen, buf, (size_t)n,
+			    MDB_NOOVERWRITE);
 }
 
 int ddns_host_put(ddns_txn *t, const struct ddns_host *h)
@@ -1399,19 +1404,19 @@ int ddns_host_put(ddns_txn *t, const struct ddns_host *h)
 		return DDNS_EINVAL;
 	if (host_key(h->fqdn, key, &klen) != 0)
 		return DDNS_ENOTFOUND;
-	rc = db_get(t, t->s->hosts, key, klen, &v);
+	rc = store_db_get(t, t->s->hosts, key, klen, &v);
 	if (rc)
 		return rc;
 	/* moving a host to another zone id must still place it right */
 	if (v.mv_size != HOST_VAL_LEN ||
-	    get_u32((uint8_t *)v.mv_data + 1) != h->zone_id)
+	    store_get_u32((uint8_t *)v.mv_data + 1) != h->zone_id)
 		rc = host_check_zone(t, h, false);
 	if (rc)
 		return rc;
 	n = ddns_host_encode(h, buf, sizeof buf);
 	if (n < 0)
 		return n;
-	return db_put(t, t->s->hosts, key, klen, buf, (size_t)n, 0);
+	return store_db_put(t, t->s->hosts, key, klen, buf, (size_t)n, 0);
 }
 
 int ddns_host_del(ddns_txn *t, const char *fqdn)
@@ -1424,9 +1429,11 @@ int ddns_host_del(ddns_txn *t, const char *fqdn)
 		return DDNS_EINVAL;
 	if (host_key(fqdn, key, &klen) != 0)
 		return DDNS_ENOTFOUND;
-	rc = db_del(t, t->s->hosts, key, klen, false);
+	rc = store_db_del(t, t->s->hosts, key, klen, false);
 	if (!rc && t->s->has_faults)
-		rc = db_del(t, t->s->faults, key, klen, true);
+		rc = store_db_del(t, t->s->faults, key, klen, true);
+	if (!rc && t->s->has_accounts)
+		rc = store_db_del(t, t->s->host_comments, key, klen, true);
 	return rc;
 }
 
@@ -1482,12 +1489,12 @@ int ddns_fault_get(ddns_txn *t, const char *fqdn, struct ddns_fault *out)
 
 	if (!t->s->has_faults || host_key(fqdn, key, &klen) != 0)
 		return DDNS_ENOTFOUND;
-	rc = db_get(t, t->s->faults, key, klen, &v);
+	rc = store_db_get(t, t->s->faults, key, klen, &v);
 	if (rc)
 		return rc;
 	rc = ddns_fault_decode(v.mv_data, v.mv_size, out);
 	if (rc)
-		log_corrupt("fault", key, klen, false);
+		store_log_corrupt("fault", key, klen, false);
 	return rc;
 }
 
@@ -1503,13 +1510,13 @@ int ddns_fault_put(ddns_txn *t, const char *fqdn, const struct ddns_fault *f)
 		return DDNS_EINVAL;
 	if (host_key(fqdn, key, &klen) != 0)
 		return DDNS_ENOTFOUND;
-	rc = db_get(t, t->s->hosts, key, klen, &v);
+	rc = store_db_get(t, t->s->hosts, key, klen, &v);
 	if (rc)
 		return rc;
 	n = ddns_fault_encode(f, buf, sizeof buf);
 	if (n < 0)
 		return n;
-	return db_put(t, t->s->faults, key, klen, buf, (size_t)n, 0);
+	return store_db_put(t, t->s->faults, key, klen, buf, (size_t)n, 0);
 }
 
 int ddns_fault_del(ddns_txn *t, const char *fqdn)
@@ -1521,7 +1528,59 @@ int ddns_fault_del(ddns_txn *t, const char *fqdn)
 		return DDNS_EINVAL;
 	if (!t->s->has_faults || host_key(fqdn, key, &klen) != 0)
 		return DDNS_ENOTFOUND;
-	return db_del(t, t->s->faults, key, klen, false);
+	return store_db_del(t, t->s->faults, key, klen, false);
+}
+
+/* ---- host comments ---------------------------------------------------- */
+
+int ddns_host_comment_get(ddns_txn *t, const char *fqdn,
+			  char out[DDNS_HOST_COMMENT_BUF])
+{
+	char key[DDNS_NAME_BUF];
+	const uint8_t *p;
+	size_t klen, n;
+	MDB_val v;
+	int rc;
+
+	out[0] = '\0';
+	if (!t->s->has_accounts || host_key(fqdn, key, &klen) != 0)
+		return 0;
+	rc = store_db_get(t, t->s->host_comments, key, klen, &v);
+	if (rc)
+		return rc == DDNS_ENOTFOUND ? 0 : rc;
+	p = v.mv_data;
+	n = v.mv_size - 1;
+	if (v.mv_size < 2 || v.mv_size > COMMENT_VAL_MAX ||
+	    p[0] != REC_VERSION || !ddns_text_valid((const char *)p + 1, n)) {
+		store_log_corrupt("comment", key, klen, false);
+		return DDNS_ECORRUPT;
+	}
+	memcpy(out, p + 1, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int ddns_host_comment_put(ddns_txn *t, const char *fqdn, const char *comment)
+{
+	uint8_t buf[COMMENT_VAL_MAX];
+	char key[DDNS_NAME_BUF];
+	size_t klen, n = strnlen(comment, DDNS_HOST_COMMENT_BUF);
+	MDB_val v;
+	int rc;
+
+	if (!t->write || !t->s->has_accounts || n > DDNS_HOST_COMMENT_MAX ||
+	    !ddns_text_valid(comment, n))
+		return DDNS_EINVAL;
+	if (host_key(fqdn, key, &klen) != 0)
+		return DDNS_ENOTFOUND;
+	rc = store_db_get(t, t->s->hosts, key, klen, &v);
+	if (rc)
+		return rc;
+	if (n == 0)
+		return store_db_del(t, t->s->host_comments, key, klen, true);
+	buf[0] = REC_VERSION;
+	memcpy(buf + 1, comment, n);
+	return store_db_put(t, t->s->host_comments, key, klen, buf, n + 1, 0);
 }
 
 /* ---- snapshots -------------------------------------------------------- */

@@ -24,6 +24,10 @@
 #define DDNS_SCHEMA_VERSION 1
 #define DDNS_ZONE_NS_MAX 8
 #define DDNS_DEFAULT_TTL 60
+#define DDNS_ZONE_GROUPS_MAX 8 /* groups a private zone may name */
+#define DDNS_GROUP_MAX 255     /* one group name (e.g. an entitlement URN) */
+#define DDNS_HOST_COMMENT_MAX 256 /* octets of UTF-8 */
+#define DDNS_HOST_COMMENT_BUF (DDNS_HOST_COMMENT_MAX + 1)
 
 typedef struct ddns_store ddns_store;
 typedef struct ddns_txn ddns_txn;
@@ -72,11 +76,29 @@ void ddns_txn_reset(ddns_txn *t);
  * live transaction, which is reset first). */
 int ddns_txn_renew(ddns_txn *t);
 
+/* ---- text checks (added for issue 4) ------------------------------ */
+
+/* True if S (LEN octets) is valid UTF-8 (shortest forms, no surrogates,
+ * at most U+10FFFF) without control characters (C0, DEL, C1) and without
+ * NUL: what the store accepts for comments, display names, labels. */
+bool ddns_text_valid(const char *s, size_t len);
+/* True if S (LEN octets) is a valid group name: 1..DDNS_GROUP_MAX octets
+ * of ddns_text_valid text, not starting or ending with a space. */
+bool ddns_group_valid(const char *s, size_t len);
+
 /* ---- zones ------------------------------------------------------------ */
 
 enum ddns_zone_kind {
 	DDNS_ZONE_NATIVE = 0,
 	DDNS_ZONE_MASTER = 1,
+};
+
+/* Who may add hosts to a zone (ddns_zone_usable_by in accounts.h).  A
+ * zone an operator adds without saying is PUBLIC (0). */
+enum ddns_zone_visibility {
+	DDNS_ZONE_PUBLIC = 0,  /* every user */
+	DDNS_ZONE_PRIVATE = 1, /* members of one of its groups (and admins) */
+	DDNS_ZONE_ADMIN = 2,   /* admins only */
 };
 
 struct ddns_zone {
@@ -90,6 +112,9 @@ struct ddns_zone {
 	char ns[DDNS_ZONE_NS_MAX][DDNS_NAME_BUF];
 	char hostmaster[DDNS_NAME_BUF]; /* SOA RNAME form, no trailing dot */
 	int64_t created;              /* unix seconds */
+	uint8_t visibility;           /* enum ddns_zone_visibility */
+	uint8_t n_groups;             /* 0..DDNS_ZONE_GROUPS_MAX */
+	char groups[DDNS_ZONE_GROUPS_MAX][DDNS_GROUP_MAX + 1];
 };
 
 /* Copy zone NAME (normalised) into OUT.  0 or DDNS_ENOTFOUND. */
@@ -98,17 +123,21 @@ int ddns_zone_get(ddns_txn *t, const char *name, struct ddns_zone *out);
 int ddns_zone_get_by_id(ddns_txn *t, uint32_t id, struct ddns_zone *out);
 /* The deepest zone that contains NAME (or equals it).  0 or ENOZONE. */
 int ddns_zone_find(ddns_txn *t, const char *name, struct ddns_zone *out);
-/* Add Z (name, ttl, ns, hostmaster, kind set by the caller); assigns
- * Z->id, Z->serial (current unix time) and Z->created.  0 or EEXIST;
- * DDNS_EBADNAME for an invalid name, ns or hostmaster; DDNS_EBUSY if a
- * host is named NAME or a host of an enclosing zone lies below it (hosts
- * of zones nested below NAME are fine). */
+/* Add Z (name, ttl, ns, hostmaster, kind, visibility and groups set by
+ * the caller); assigns Z->id, Z->serial (current unix time) and
+ * Z->created.  0 or EEXIST; DDNS_EBADNAME for an invalid name, ns or
+ * hostmaster; DDNS_EINVAL for an unknown visibility or an invalid or
+ * duplicate group; DDNS_EBUSY if a host is named NAME or a host of an
+ * enclosing zone lies below it (hosts of zones nested below NAME are
+ * fine). */
 int ddns_zone_add(ddns_txn *t, struct ddns_zone *z);
 /* Rewrite an existing zone's settings (not its id, created or serial).
- * 0, DDNS_ENOTFOUND or DDNS_EBADNAME. */
+ * 0, DDNS_ENOTFOUND, DDNS_EBADNAME, or DDNS_EINVAL for an unknown
+ * visibility or an invalid group (as ddns_zone_add). */
 int ddns_zone_update(ddns_txn *t, const struct ddns_zone *z);
 /* Delete zone NAME.  Refused with DDNS_EBUSY while it has hosts, unless
- * FORCE, which deletes them too.  *N_HOSTS (may be NULL) gets their count. */
+ * FORCE, which deletes them too (with their fault records and comments).
+ * *N_HOSTS (may be NULL) gets their count. */
 int ddns_zone_del(ddns_txn *t, const char *name, bool force,
 		  unsigned *n_hosts);
 /* Raise the zone's SOA serial by one (RFC 1982 wrap); new value in *OUT
@@ -151,6 +180,8 @@ struct ddns_host {
 	uint32_t server_faults;
 	uint32_t auth_faults;
 	int64_t last_fault;       /* unix seconds of the last fault; 0 = none */
+	uint32_t owner;           /* user id (accounts.h); 0 = none: made by
+				     an operator, visible to admins only */
 };
 
 /* Copy host FQDN (normalised) into OUT.  0 or DDNS_ENOTFOUND. */
@@ -167,8 +198,20 @@ int ddns_host_add(ddns_txn *t, const struct ddns_host *h);
  * checked as in ddns_host_add, except for the depth (hosts stored deeper
  * before that rule stay usable). */
 int ddns_host_put(ddns_txn *t, const struct ddns_host *h);
-/* Delete.  0 or DDNS_ENOTFOUND. */
+/* Delete, with its fault record and comment.  0 or DDNS_ENOTFOUND. */
 int ddns_host_del(ddns_txn *t, const char *fqdn);
+
+/* ---- host comments (`host_comments`, schema/lmdb-v1.md section 12) --- */
+
+/* Copy the comment of host FQDN into OUT: "" when it has none (or there is
+ * no such host).  0 or DDNS_ECORRUPT. */
+int ddns_host_comment_get(ddns_txn *t, const char *fqdn,
+			  char out[DDNS_HOST_COMMENT_BUF]);
+/* Set the comment of the existing host FQDN; "" deletes it.  0,
+ * DDNS_ENOTFOUND (no such host), or DDNS_EINVAL for a comment over
+ * DDNS_HOST_COMMENT_MAX octets or not ddns_text_valid (or a store opened
+ * without CREATE that has no `host_comments` database yet). */
+int ddns_host_comment_put(ddns_txn *t, const char *fqdn, const char *comment);
 
 typedef int (*ddns_host_cb)(const struct ddns_host *h, void *arg);
 /* Each host of zone ZONE (NULL: all hosts) in key order (labels reversed).
@@ -228,7 +271,8 @@ int ddns_zone_decode(const void *val, size_t len, struct ddns_zone *out);
 int ddns_host_decode(const void *val, size_t len, struct ddns_host *out);
 /* Encode into BUF of CAP bytes; returns length or DDNS_ETOOBIG, or
  * DDNS_EINVAL / DDNS_EBADNAME for a record that would not decode (id 0,
- * unknown kind, too many or invalid ns, invalid hostmaster). */
+ * unknown kind or visibility, too many or invalid ns or groups, invalid
+ * hostmaster). */
 int ddns_zone_encode(const struct ddns_zone *z, void *buf, size_t cap);
 int ddns_host_encode(const struct ddns_host *h, void *buf, size_t cap);
 

@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""test_ddnsctl -- the ddnsctl command-line contract (issue 2).
+"""test_ddnsctl -- the ddnsctl command-line contract (issues 2 and 4:
+zones, hosts, and the users, owners, comments, zone visibility and API
+tokens of the portal).
 
 Needs no pdns: each test runs ddnsctl against a fresh store in a temporary
 directory.  The purge tests use a stand-in for pdns's control socket (a unix
@@ -9,15 +11,18 @@ listens.
 Run: DDNS_BUILD_DIR=build /usr/bin/python3 test/system/test_ddnsctl.py -v
 """
 
+import hashlib
 import json
 import os
 import re
+import select
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -28,7 +33,12 @@ SECRET_RE = re.compile(r'^[A-Za-z0-9]{24}$')
 ISO_RE = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
 HOST_FIELDS = ('fqdn', 'zone', 'ipv4', 'ipv6', 'updated', 'created',
                'wildcard', 'client_faults', 'server_faults', 'auth_faults')
-ZONE_FIELDS = ('name', 'id', 'serial', 'ttl', 'ns', 'hostmaster', 'hosts')
+ZONE_FIELDS = ('name', 'id', 'serial', 'ttl', 'ns', 'hostmaster', 'hosts',
+               'visibility', 'groups')
+USER_FIELDS = ('id', 'name', 'display_name', 'email', 'admin', 'password',
+               'groups', 'oidc_issuer', 'oidc_subject', 'hosts', 'created')
+TOKEN_RE = re.compile(r'^[A-Za-z0-9_-]{43}$')
+PASSWORD = 'Tr0ub4dor&3 horse'
 
 
 def long_name(total, zone=ZONE):
@@ -147,16 +157,21 @@ class CtlTestCase(unittest.TestCase):
 
     # -- running ddnsctl --
 
-    def run_ctl(self, *args, conf=True):
+    def run_ctl(self, *args, conf=True, stdin=None):
+        """ddnsctl ARGS; STDIN (text) is its standard input, else none."""
         argv = [self.ctl_bin] + (['-c', self.conf] if conf else [])
         argv += [str(a) for a in args]
+        if stdin is None:
+            return subprocess.run(argv, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True,
+                                  timeout=30, env=ddnstest.clean_env(),
+                                  stdin=subprocess.DEVNULL)
         return subprocess.run(argv, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, timeout=30,
-                              env=ddnstest.clean_env(),
-                              stdin=subprocess.DEVNULL)
+                              env=ddnstest.clean_env(), input=stdin)
 
-    def ctl(self, *args, status=0, conf=True):
-        r = self.run_ctl(*args, conf=conf)
+    def ctl(self, *args, status=0, conf=True, stdin=None):
+        r = self.run_ctl(*args, conf=conf, stdin=stdin)
         self.assertEqual(r.returncode, status,
                          'ddnsctl %s\nstdout: %s\nstderr: %s'
                          % (' '.join(map(str, args)), r.stdout, r.stderr))
@@ -192,14 +207,41 @@ class CtlTestCase(unittest.TestCase):
         self.assertIsInstance(out, list)
         return {z['name']: z for z in out}
 
-    def state(self):
-        return (self.zones(), self.hosts())
+    def users(self):
+        out = json.loads(self.ctl('user', 'list', '--json').stdout)
+        self.assertIsInstance(out, list)
+        return {u['name']: u for u in out}
 
-    def assertFails(self, args, status, *fragments):
+    def tokens(self, user):
+        out = json.loads(self.ctl('user', 'token', 'list', user,
+                                  '--json').stdout)
+        self.assertIsInstance(out, list)
+        return out
+
+    def add_user(self, name, *args, password=None):
+        if password is None:
+            return self.ctl('user', 'add', name, *args)
+        return self.ctl('user', 'add', name, '--password-stdin', *args,
+                        stdin=password + '\n')
+
+    def add_token(self, user, *args):
+        r = self.ctl('user', 'token', 'add', user, *args)
+        lines = r.stdout.splitlines()
+        self.assertRegex(lines[-1], TOKEN_RE)
+        return lines[-1]
+
+    def state(self):
+        return (self.zones(), self.hosts(), self.users())
+
+    def store_bytes(self):
+        with open(os.path.join(self.store, 'data.mdb'), 'rb') as f:
+            return f.read()
+
+    def assertFails(self, args, status, *fragments, stdin=None):
         """ddnsctl ARGS exits with STATUS, says each of FRAGMENTS on stderr
         (case-insensitive), writes nothing on stdout, and changes nothing."""
         before = self.state()
-        r = self.run_ctl(*args)
+        r = self.run_ctl(*args, stdin=stdin)
         where = 'ddnsctl %s\nstdout: %s\nstderr: %s' % (
             ' '.join(map(str, args)), r.stdout, r.stderr)
         self.assertEqual(r.returncode, status, where)
@@ -214,12 +256,18 @@ class TestUsage(CtlTestCase):
 
     def test_help(self):
         r = self.ctl('--help', conf=False)
-        for cmd in ('zone add', 'zone list', 'zone del', 'host add',
-                    'host secret', 'host set', 'host del', 'host list',
-                    '--check-config', 'Exit status'):
+        for cmd in ('zone add', 'zone set', 'zone list', 'zone del',
+                    'host add', 'host secret', 'host set', 'host del',
+                    'host list', 'user add', 'user set', 'user list',
+                    'user del', 'user token add', 'user token list',
+                    'user token del', '--visibility', '--password-stdin',
+                    '--owner', '--comment', '--check-config',
+                    'Exit status'):
             self.assertIn(cmd, r.stdout)
         r = self.ctl('host', 'set', '--help', conf=False)
-        self.assertIn('host set FQDN --ip', r.stdout)
+        self.assertIn('host set FQDN [--ip', r.stdout)
+        r = self.ctl('user', 'token', 'del', '--help', conf=False)
+        self.assertIn('user token del USER DIGEST-PREFIX', r.stdout)
 
     def test_check_config(self):
         shutil.rmtree(self.store)
@@ -275,6 +323,32 @@ class TestUsage(CtlTestCase):
             ['host', 'list', 'extra'],
             ['--check-config', 'zone', 'list'],
             ['--frob', 'zone', 'list'],
+            ['zone', 'set', ZONE],
+            ['zone', 'set'],
+            ['zone', 'set', ZONE, '--json'],
+            ['user'],
+            ['user', 'frob'],
+            ['user', 'add'],
+            ['user', 'add', 'a', 'b'],
+            ['user', 'add', 'a', '--admin=on'],
+            ['user', 'add', 'a', '--no-groups'],
+            ['user', 'add', 'a', '--label', 'x'],
+            ['user', 'set', 'a'],
+            ['user', 'set', 'a', '--admin'],
+            ['user', 'set', 'a', '--force'],
+            ['user', 'list', 'a'],
+            ['user', 'del'],
+            ['user', 'del', 'a', '--json'],
+            ['user', 'token'],
+            ['user', 'token', 'frob'],
+            ['user', 'token', 'add'],
+            ['user', 'token', 'add', 'a', '--label'],
+            ['user', 'token', 'list'],
+            ['user', 'token', 'del', 'a'],
+            ['user', 'token', 'del', 'a', 'abcd', 'x'],
+            ['host', 'add', h, '--owner'],
+            ['host', 'add', h, '--wildcard', 'on'],
+            ['host', 'set', h, '--owner'],
         ]
         for args in cases:
             with self.subTest(args=args):
@@ -371,7 +445,7 @@ class TestZones(CtlTestCase):
         self.assertFails(['zone', 'del', 'a_b.example'], 2, 'invalid')
         self.ctl('host', 'del', 'c.other.example')
         self.ctl('zone', 'del', 'other.example')
-        self.assertEqual(self.state(), ({}, {}))
+        self.assertEqual(self.state(), ({}, {}, {}))
         # The name can be served again afterwards, as a new zone.
         self.add_zone()
         self.assertEqual(self.hosts(), {})
@@ -461,7 +535,7 @@ class TestHosts(CtlTestCase):
         text = self.ctl('host', 'list').stdout
         self.assertRegex(text, r'(?m)^h2\.%s\s+192\.0\.2\.2\s+2001:db8::2\s'
                          % re.escape(ZONE))
-        self.assertRegex(text, r'(?m)^h1\.%s\s+-\s+-\s+never$'
+        self.assertRegex(text, r'(?m)^h1\.%s\s+-\s+-\s+never\s+-$'
                          % re.escape(ZONE))
         self.assertEqual(self.zones()[ZONE]['hosts'], 2)
 
@@ -635,6 +709,418 @@ class TestHosts(CtlTestCase):
                                      'secret found in %s' % path)
 
 
+class TestUsers(CtlTestCase):
+    """user add / set / list / del; passwords only through stdin."""
+
+    def test_user_add_list(self):
+        r = self.add_user('Alice', '--admin', '--display-name', 'Alice Ä.',
+                          '--email', 'alice@example.org', '--group',
+                          'urn:mace:egi.eu:group:vo.example.org', '--group',
+                          'ops team', password=PASSWORD)
+        self.assertIn('user alice added', r.stdout)
+        self.add_user('bob')
+        users = self.users()
+        self.assertEqual(sorted(users), ['alice', 'bob'])
+        a, b = users['alice'], users['bob']
+        for f in USER_FIELDS:
+            self.assertIn(f, a)
+        self.assertEqual((a['id'], b['id']), (1, 2))
+        self.assertEqual(a['display_name'], 'Alice Ä.')
+        self.assertEqual(a['email'], 'alice@example.org')
+        self.assertIs(a['admin'], True)
+        self.assertIs(a['password'], True)
+        self.assertEqual(a['groups'], ['urn:mace:egi.eu:group:vo.example.org',
+                                       'ops team'])
+        self.assertIsNone(a['oidc_issuer'])
+        self.assertIsNone(a['oidc_subject'])
+        self.assertEqual(a['hosts'], 0)
+        self.assertRegex(a['created'], ISO_RE)
+        self.assertIs(b['admin'], False)
+        self.assertIs(b['password'], False)
+        self.assertEqual(b['groups'], [])
+        self.assertIsNone(b['email'])
+        self.assertIsNone(b['display_name'])
+        lines = self.ctl('user', 'list').stdout.splitlines()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertTrue(lines[0].startswith('alice id=1 admin=yes hosts=0 '
+                                            'password=yes'), lines[0])
+        self.assertIn('groups=urn:mace:egi.eu:group:vo.example.org,ops team',
+                      lines[0])
+        self.assertTrue(lines[1].startswith('bob id=2 admin=no'), lines[1])
+        # the hash is stored, never the password
+        data = self.store_bytes()
+        self.assertIn(b'$scrypt$ln=15,r=8,p=1$', data)
+        self.assertNotIn(PASSWORD.encode(), data)
+
+    def test_user_ids_not_reused(self):
+        self.add_user('a')
+        self.add_user('b')
+        self.ctl('user', 'del', 'b')
+        self.add_user('c')
+        self.assertEqual(self.users()['c']['id'], 3)
+
+    def test_user_add_errors(self):
+        self.add_user('alice')
+        self.assertFails(['user', 'add', 'ALICE'], 1, 'already exists')
+        for name in ('', '.a', '-a', 'a b', 'a/b', 'a' * 65, 'é', 'a:b'):
+            with self.subTest(name=name):
+                self.assertFails(['user', 'add', name], 2,
+                                 'invalid user name')
+        bad = [
+            (['--email', 'no-at'], '--email'),
+            (['--email', '@example.org'], '--email'),
+            (['--email', 'a b@example.org'], '--email'),
+            (['--display-name', 'a\tb'], '--display-name'),
+            (['--display-name', 'x' * 129], '--display-name'),
+            (['--group', ''], 'invalid group'),
+            (['--group', ' lead'], 'invalid group'),
+            (['--group', 'g\x01'], 'invalid group'),
+            (['--group', 'g' * 256], 'invalid group'),
+            (['--group', 'g', '--group', 'g'], 'twice'),
+            (sum([['--group', 'g%d' % i] for i in range(33)], []),
+             'at most 32'),
+        ]
+        for args, frag in bad:
+            with self.subTest(args=args[:4]):
+                self.assertFails(['user', 'add', 'new'] + args, 2, frag)
+        self.add_user('withmax', *sum([['--group', 'g%d' % i]
+                                       for i in range(32)], []))
+        self.assertEqual(len(self.users()['withmax']['groups']), 32)
+
+    def test_password_stdin(self):
+        """The password comes from stdin only, at least 8 characters, one
+        line; it appears in no output and not in the store."""
+        r = self.add_user('alice', password=PASSWORD)
+        self.assertNotIn(PASSWORD, r.stdout + r.stderr)
+        for pw, frag in (('pw1', 'too short'), ('', 'too short'),
+                         ('1234567', 'too short'),
+                         ('ééééééé', 'too short'),
+                         ('x' * 1025, 'too long')):
+            with self.subTest(pw=pw[:10]):
+                r = self.assertFails(['user', 'add', 'bob',
+                                      '--password-stdin'], 2, frag,
+                                     stdin=pw + '\n')
+                self.assertNotIn(pw or '\0', r.stderr)
+        self.assertFails(['user', 'add', 'bob', '--password-stdin'], 2,
+                         'too short', stdin='')
+        # exactly 8 characters, a CRLF line end, only the first line
+        self.add_user('carol', password='12345678\r')
+        self.add_user('dave', password='éééééééé\nsecond line')
+        self.add_user('erin', password='y' * 1024)
+        users = self.users()
+        for u in ('carol', 'dave', 'erin'):
+            self.assertIs(users[u]['password'], True)
+        data = self.store_bytes()
+        for pw in (PASSWORD, '12345678', 'éééééééé', 'y' * 1024):
+            self.assertNotIn(pw.encode(), data)
+
+    def test_password_not_echoed(self):
+        """On a terminal the password is read with echo off."""
+        import pty
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        p = subprocess.Popen([self.ctl_bin, '-c', self.conf, 'user', 'add',
+                              'tty', '--password-stdin'],
+                             stdin=slave, stdout=subprocess.PIPE,
+                             stderr=slave, env=ddnstest.clean_env())
+        os.close(slave)
+        seen = b''
+        deadline = time.monotonic() + 20
+        while b'password for tty: ' not in seen:
+            self.assertLess(time.monotonic(), deadline, seen)
+            if select.select([master], [], [], 0.5)[0]:
+                seen += os.read(master, 1024)
+        os.write(master, (PASSWORD + '\n').encode())
+        out, _ = p.communicate(timeout=30)
+        while True:
+            try:
+                if not select.select([master], [], [], 0.2)[0]:
+                    break
+                chunk = os.read(master, 1024)
+            except OSError:  # EIO once the child is gone
+                break
+            if not chunk:
+                break
+            seen += chunk
+        self.assertEqual(p.returncode, 0, seen)
+        self.assertIn(b'user tty added', out)
+        self.assertNotIn(PASSWORD.encode(), seen + out)
+        self.assertIs(self.users()['tty']['password'], True)
+
+    def test_user_set(self):
+        self.add_user('bob', '--group', 'a', '--group', 'b')
+        self.ctl('user', 'set', 'BOB', '--admin', 'on', '--email',
+                 'bob@example.org', '--display-name', 'Bob')
+        u = self.users()['bob']
+        self.assertIs(u['admin'], True)
+        self.assertEqual(u['email'], 'bob@example.org')
+        self.assertEqual(u['display_name'], 'Bob')
+        self.assertEqual(u['groups'], ['a', 'b'])
+        self.ctl('user', 'set', 'bob', '--group', 'c')
+        self.assertEqual(self.users()['bob']['groups'], ['c'])
+        self.ctl('user', 'set', 'bob', '--no-groups', '--admin', 'off',
+                 '--email', '')
+        u = self.users()['bob']
+        self.assertEqual((u['groups'], u['admin'], u['email']),
+                         ([], False, None))
+        self.assertIs(u['password'], False)
+        before = self.store_bytes()
+        self.ctl('user', 'set', 'bob', '--password-stdin',
+                 stdin=PASSWORD + '\n')
+        self.assertIs(self.users()['bob']['password'], True)
+        self.assertNotIn(PASSWORD.encode(), self.store_bytes())
+        self.assertNotEqual(before, self.store_bytes())
+        self.assertFails(['user', 'set', 'nobody', '--admin', 'on'], 1,
+                         'no user nobody')
+        self.assertFails(['user', 'set', 'bob', '--admin', 'yes'], 2,
+                         '--admin')
+        self.assertFails(['user', 'set', 'bob', '--group', 'x',
+                          '--no-groups'], 2, 'exclude')
+        self.assertFails(['user', 'set', 'bob', '--password-stdin'], 2,
+                         'too short', stdin='short\n')
+        # options are checked before the password is read
+        self.assertFails(['user', 'set', 'bob', '--password-stdin',
+                          '--email', 'bad'], 2, '--email',
+                         stdin=PASSWORD + '\n')
+
+    def test_user_del(self):
+        self.add_zone()
+        self.add_zone('other.example')
+        self.add_user('alice')
+        self.add_user('bob')
+        self.add_host('a.' + ZONE, '--owner', 'alice')
+        self.add_host('b.other.example', '--owner', 'alice', '--comment', 'c')
+        self.add_host('c.' + ZONE, '--owner', 'bob')
+        self.add_token('alice')
+        self.assertEqual(self.users()['alice']['hosts'], 2)
+        serials = {z: v['serial'] for z, v in self.zones().items()}
+        self.assertFails(['user', 'del', 'alice'], 1, '2 host', '--force')
+        r = self.ctl('user', 'del', 'Alice', '--force')
+        self.assertIn('2 host', r.stdout)
+        self.assertEqual(sorted(self.users()), ['bob'])
+        self.assertEqual(sorted(self.hosts()), ['c.' + ZONE])
+        for z, v in self.zones().items():
+            self.assertEqual(v['serial'], serials[z] + 1, z)
+        self.assertFails(['user', 'del', 'alice'], 1, 'no user alice')
+        self.assertFails(['user', 'del', 'a_b!'], 2, 'invalid user name')
+        # its tokens went with it: a new alice has none
+        self.add_user('alice')
+        self.assertEqual(self.tokens('alice'), [])
+        self.ctl('user', 'del', 'alice')
+        self.ctl('host', 'del', 'c.' + ZONE)
+        r = self.ctl('user', 'del', 'bob')
+        self.assertEqual(r.stdout, 'user bob deleted\n')
+        self.assertEqual(self.users(), {})
+
+
+class TestTokens(CtlTestCase):
+    """Personal API tokens: shown once, stored as SHA-256 only."""
+
+    def setUp(self):
+        super().setUp()
+        self.add_user('alice')
+        self.add_user('bob')
+
+    def test_token_add_list_del(self):
+        r = self.ctl('user', 'token', 'add', 'alice', '--label', 'ci ☺')
+        lines = r.stdout.splitlines()
+        token = lines[-1]
+        self.assertRegex(token, TOKEN_RE)
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        self.assertIn(digest[:16], lines[0])
+        t2 = self.add_token('alice')
+        t3 = self.add_token('bob', '--label', 'b')
+        self.assertEqual(len({token, t2, t3}), 3)
+        toks = self.tokens('alice')
+        self.assertEqual(len(toks), 2)
+        by_digest = {t['digest']: t for t in toks}
+        self.assertIn(digest, by_digest)
+        self.assertEqual(by_digest[digest]['label'], 'ci ☺')
+        self.assertRegex(by_digest[digest]['created'], ISO_RE)
+        self.assertEqual(by_digest[hashlib.sha256(t2.encode()).hexdigest()]
+                         ['label'], '')
+        text = self.ctl('user', 'token', 'list', 'alice').stdout
+        self.assertRegex(text, r'(?m)^%s\s+\S+Z\s+ci ☺$' % digest[:16])
+        self.assertNotIn(token, text)
+        # the tokens are not in the store in clear; their digests are
+        data = self.store_bytes()
+        for t in (token, t2, t3):
+            self.assertNotIn(t.encode(), data)
+        self.assertIn(bytes.fromhex(digest), data)
+        # delete by a prefix of the digest, in any case
+        r = self.ctl('user', 'token', 'del', 'alice', digest[:8].upper())
+        self.assertIn('deleted', r.stdout)
+        self.assertEqual([t['digest'] for t in self.tokens('alice')],
+                         [hashlib.sha256(t2.encode()).hexdigest()])
+        self.assertEqual(len(self.tokens('bob')), 1)
+
+    def test_token_errors(self):
+        token = self.add_token('alice')
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        before = self.tokens('alice')
+        # another user's token is not found through this one
+        self.assertFails(['user', 'token', 'del', 'bob', digest[:8]], 1,
+                         'no token')
+        self.assertFails(['user', 'token', 'del', 'alice', 'ffff' if
+                          not digest.startswith('ffff') else '0000'], 1,
+                         'no token')
+        for prefix in ('abc', 'xyz1', digest + '0', '', 'abcd efgh'):
+            with self.subTest(prefix=prefix):
+                self.assertFails(['user', 'token', 'del', 'alice', prefix],
+                                 2, 'invalid digest prefix')
+        self.assertFails(['user', 'token', 'add', 'nobody'], 1,
+                         'no user nobody')
+        self.assertFails(['user', 'token', 'list', 'nobody'], 1,
+                         'no user nobody')
+        self.assertFails(['user', 'token', 'add', 'alice', '--label',
+                          'x' * 65], 2, '--label')
+        self.assertFails(['user', 'token', 'add', 'alice', '--label',
+                          'a\nb'], 2, '--label')
+        self.assertEqual(self.tokens('alice'), before)
+
+
+class TestOwnersAndComments(CtlTestCase):
+    """host add/set --owner and --comment; owner and comment in host list;
+    neither changes a DNS answer (no new serial)."""
+
+    def setUp(self):
+        super().setUp()
+        self.add_zone()
+        self.add_user('alice')
+        self.add_user('bob')
+
+    def test_owner_comment(self):
+        fqdn = 'h.' + ZONE
+        self.add_host(fqdn, '--owner', 'ALICE', '--comment', 'home ☺')
+        self.add_host('o.' + ZONE)
+        hosts = self.hosts()
+        self.assertEqual(hosts[fqdn]['owner'], 'alice')
+        self.assertEqual(hosts[fqdn]['owner_id'], 1)
+        self.assertEqual(hosts[fqdn]['comment'], 'home ☺')
+        self.assertIsNone(hosts['o.' + ZONE]['owner'])
+        self.assertIsNone(hosts['o.' + ZONE]['owner_id'])
+        self.assertIsNone(hosts['o.' + ZONE]['comment'])
+        text = self.ctl('host', 'list').stdout
+        self.assertRegex(text, r'(?m)^h\.%s\s.*\salice$' % re.escape(ZONE))
+        self.assertEqual(self.users()['alice']['hosts'], 1)
+
+        serial = self.zones()[ZONE]['serial']
+        r = self.ctl('host', 'set', fqdn, '--owner', 'bob', '--comment', '')
+        self.assertIn('owner bob', r.stdout)
+        h = self.hosts()[fqdn]
+        self.assertEqual((h['owner'], h['comment']), ('bob', None))
+        self.ctl('host', 'set', fqdn, '--comment', 'c' * 256)
+        self.assertEqual(self.hosts()[fqdn]['comment'], 'c' * 256)
+        self.ctl('host', 'set', fqdn, '--owner', 'none')
+        self.assertIsNone(self.hosts()[fqdn]['owner'])
+        r = self.ctl('host', 'set', fqdn, '--owner', 'none')
+        self.assertIn('unchanged', r.stdout)
+        self.assertEqual(self.zones()[ZONE]['serial'], serial)
+        # an address change with them still bumps the serial
+        self.ctl('host', 'set', fqdn, '--ip', '192.0.2.5', '--owner',
+                 'alice')
+        h = self.hosts()[fqdn]
+        self.assertEqual((h['ipv4'], h['owner']), ('192.0.2.5', 'alice'))
+        self.assertGreater(self.zones()[ZONE]['serial'], serial)
+
+    def test_owner_comment_errors(self):
+        fqdn = 'h.' + ZONE
+        self.add_host(fqdn, '--comment', 'keep')
+        for args, status, frag in (
+                (['--owner', 'nobody'], 1, 'no user nobody'),
+                (['--owner', 'Bad/Name'], 2, 'invalid user name'),
+                (['--comment', 'a\nb'], 2, '--comment'),
+                (['--comment', 'x' * 257], 2, '--comment'),
+                (['--comment', '\x7f'], 2, '--comment')):
+            with self.subTest(args=args):
+                self.assertFails(['host', 'set', fqdn] + args, status, frag)
+                self.assertFails(['host', 'add', 'n.' + ZONE] + args,
+                                 status, frag)
+        self.assertEqual(self.hosts()[fqdn]['comment'], 'keep')
+
+    def test_comment_goes_with_host(self):
+        fqdn = 'h.' + ZONE
+        self.add_host(fqdn, '--comment', 'first')
+        self.ctl('host', 'del', fqdn)
+        self.add_host(fqdn)
+        self.assertIsNone(self.hosts()[fqdn]['comment'])
+        self.ctl('host', 'set', fqdn, '--comment', 'second')
+        self.ctl('zone', 'del', ZONE, '--force')
+        self.add_zone()
+        self.add_host(fqdn)
+        self.assertIsNone(self.hosts()[fqdn]['comment'])
+
+
+class TestZoneVisibility(CtlTestCase):
+    """zone add --visibility/--group, zone set, zone list."""
+
+    def test_zone_add_visibility(self):
+        self.add_zone()
+        self.ctl(*add_zone_args('p.example'), '--visibility', 'private',
+                 '--group', 'vo-a', '--group', 'urn:x:vo b')
+        r = self.ctl(*add_zone_args('adm.example'), '--visibility', 'admin')
+        self.assertIn('admin', r.stdout)
+        r = self.ctl(*add_zone_args('nogroups.example'), '--visibility',
+                     'private')
+        self.assertIn('warning', r.stderr.lower())
+        zones = self.zones()
+        self.assertEqual((zones[ZONE]['visibility'], zones[ZONE]['groups']),
+                         ('public', []))
+        self.assertEqual(zones['p.example']['visibility'], 'private')
+        self.assertEqual(zones['p.example']['groups'], ['vo-a', 'urn:x:vo b'])
+        self.assertEqual(zones['adm.example']['visibility'], 'admin')
+        line = [l for l in self.ctl('zone', 'list').stdout.splitlines()
+                if l.startswith('p.example ')][0]
+        self.assertIn('visibility=private groups=vo-a,urn:x:vo b', line)
+
+    def test_zone_add_errors(self):
+        base = add_zone_args('z.example')
+        for args, frag in (
+                (['--visibility', 'secret'], '--visibility'),
+                (['--visibility', 'Public'], '--visibility'),
+                (['--group', 'g', '--group', 'g'], 'twice'),
+                (['--group', 'g\t'], 'invalid group'),
+                (sum([['--group', 'g%d' % i] for i in range(9)], []),
+                 'at most 8')):
+            with self.subTest(args=args[:4]):
+                self.assertFails(base + args, 2, frag)
+        self.assertEqual(self.zones(), {})
+
+    def test_zone_set(self):
+        self.add_zone(ns=('ns1.example.org', 'ns2.example.org'))
+        serial = self.zones()[ZONE]['serial']
+        r = self.ctl('zone', 'set', ZONE, '--visibility', 'private',
+                     '--group', 'vo-a')
+        self.assertIn('visibility=private', r.stdout)
+        z = self.zones()[ZONE]
+        self.assertEqual((z['visibility'], z['groups'], z['serial']),
+                         ('private', ['vo-a'], serial))
+        self.ctl('zone', 'set', ZONE, '--group', 'vo-b', '--group', 'vo-c')
+        self.assertEqual(self.zones()[ZONE]['groups'], ['vo-b', 'vo-c'])
+        r = self.ctl('zone', 'set', ZONE, '--no-groups')
+        self.assertIn('warning', r.stderr.lower())
+        self.assertEqual(self.zones()[ZONE]['groups'], [])
+        self.assertEqual(self.zones()[ZONE]['serial'], serial)
+        # DNS settings: a new serial
+        self.ctl('zone', 'set', ZONE + '.', '--ttl', '300', '--ns',
+                 'ns3.example.org', '--hostmaster', 'dns@example.net')
+        z = self.zones()[ZONE]
+        self.assertEqual((z['ttl'], z['ns'], z['hostmaster']),
+                         (300, ['ns3.example.org'], 'dns.example.net'))
+        self.assertEqual(z['serial'], serial + 1)
+        r = self.ctl('zone', 'set', ZONE, '--ttl', '300')
+        self.assertIn('unchanged', r.stdout)
+        self.assertEqual(self.zones()[ZONE]['serial'], serial + 1)
+        self.assertFails(['zone', 'set', 'nope.example', '--ttl', '5'], 1,
+                         'no zone')
+        self.assertFails(['zone', 'set', ZONE, '--ttl', '0'], 2, '--ttl')
+        self.assertFails(['zone', 'set', ZONE, '--group', 'a',
+                          '--no-groups'], 2, 'exclude')
+        self.assertFails(['zone', 'set', ZONE, '--visibility', 'x'], 2,
+                         '--visibility')
+        self.assertFails(['zone', 'set', 'a_b.example', '--ttl', '5'], 2,
+                         'invalid')
+
 class TestMissingStore(CtlTestCase):
     """Only zone add and host add create a store: any other command on a
     path that holds none fails with the store's message and leaves nothing
@@ -649,7 +1135,11 @@ class TestMissingStore(CtlTestCase):
                 ['zone', 'del', ZONE], ['host', 'del', h],
                 ['host', 'secret', h], ['host', 'set', h, '--ip', '192.0.2.1'],
                 ['host', 'block', h], ['host', 'unblock', h],
-                ['host', 'clear-abuse', h])
+                ['host', 'clear-abuse', h], ['zone', 'set', ZONE, '--ttl', 5],
+                ['user', 'list'], ['user', 'list', '--json'],
+                ['user', 'del', 'u'], ['user', 'set', 'u', '--admin', 'on'],
+                ['user', 'token', 'add', 'u'], ['user', 'token', 'list', 'u'],
+                ['user', 'token', 'del', 'u', 'abcd'])
         for made in (False, True):
             if made:  # an existing empty directory gets no files either
                 os.mkdir(self.store, 0o700)
@@ -672,6 +1162,9 @@ class TestMissingStore(CtlTestCase):
         shutil.rmtree(self.store)
         self.add_zone()
         self.assertEqual(sorted(self.zones()), [ZONE])
+        shutil.rmtree(self.store)
+        self.add_user('first')
+        self.assertEqual(sorted(self.users()), ['first'])
 
 
 class TestPurgeUnreachable(CtlTestCase):
@@ -693,7 +1186,7 @@ class TestPurgeUnreachable(CtlTestCase):
         self.secret_of(self.ctl('host', 'secret', fqdn))
         self.ctl('host', 'del', fqdn)
         self.ctl('zone', 'del', ZONE)
-        self.assertEqual(self.state(), ({}, {}))
+        self.assertEqual(self.state(), ({}, {}, {}))
 
 
 class TestPurgeNames(CtlTestCase):
@@ -735,6 +1228,26 @@ class TestPurgeNames(CtlTestCase):
         self.ctl('host', 'list')
         self.ctl('host', 'del', fqdn, status=1)
         self.assertEqual(self.fake.take(), [])
+
+    def test_purge_names_accounts(self):
+        """Owners, comments, users, tokens and a zone's visibility change
+        no answer: nothing is purged; a zone's DNS settings purge the zone;
+        a user deleted with hosts purges them."""
+        fqdn = 'h.' + ZONE
+        self.purged(*add_zone_args())
+        self.assertEqual(self.purged('user', 'add', 'alice'), [])
+        self.purged('host', 'add', fqdn)
+        for args in (['host', 'set', fqdn, '--owner', 'alice'],
+                     ['host', 'set', fqdn, '--comment', 'c'],
+                     ['user', 'set', 'alice', '--admin', 'on'],
+                     ['user', 'token', 'add', 'alice'],
+                     ['zone', 'set', ZONE, '--visibility', 'admin']):
+            with self.subTest(args=args):
+                self.assertEqual(self.purged(*args), [])
+        self.assertEqual(self.purged('zone', 'set', ZONE, '--ttl', '99'),
+                         ['PURGE ' + ZONE + '$'])
+        self.assertEqual(self.purged('user', 'del', 'alice', '--force'),
+                         sorted(['PURGE ' + fqdn + '$', 'PURGE ' + ZONE]))
 
 
 def add_zone_args(zone=ZONE):

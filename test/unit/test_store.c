@@ -1,7 +1,9 @@
 /*
- * test_store.c -- the LMDB store: opening and versions, zones, serials,
- * hosts, fault records, range scans, value encodings, a full map, and a
- * reader in another process.  Every store lives in a fresh mkdtemp
+ * test_store.c -- the LMDB store: opening and versions, zones (their
+ * visibility and groups), serials, hosts (owners, comments), fault
+ * records, range scans, value encodings (the examples of
+ * schema/lmdb-v1.md byte for byte), a full map, and a reader in another
+ * process.  Every store lives in a fresh mkdtemp
  * directory, removed at the end.
  */
 #include <arpa/inet.h>
@@ -21,6 +23,7 @@
 #include "check.h"
 #include "err.h"
 #include "log.h"
+#include "accounts.h"
 #include "store.h"
 
 #define PIPE_TIMEOUT_MS 10000
@@ -521,7 +524,7 @@ static ddns_store *test_legacy_host(ddns_store *s, const char *dir)
 	ddns_store_close(s);
 	host_init(&h, "x.y.dyn.example.org", 2);
 	n = ddns_host_encode(&h, val, sizeof val);
-	CHECK_INT(n, 113);
+	CHECK_INT(n, 117);
 	CHECK_INT(raw_put(dir, "hosts", key, ddns_name_key(h.fqdn, key), val,
 			  (size_t)n),
 		  0);
@@ -556,9 +559,15 @@ static void test_host_get_put(ddns_store *s)
 	h.server_faults = 4;
 	h.auth_faults = 0xffffffffu;
 	h.last_fault = INT64_MAX;
+	h.owner = 0xfedcba98;
 	CHECK_INT(ddns_host_put(t, &h), 0);
 	CHECK_INT(ddns_host_get(t, "a.example.org", &got), 0);
 	CHECK(memcmp(&got, &h, sizeof h) == 0);
+	CHECK_INT(got.owner, 0xfedcba98);
+	h.owner = 0; /* back to an operator's host */
+	CHECK_INT(ddns_host_put(t, &h), 0);
+	CHECK_INT(ddns_host_get(t, "a.example.org", &got), 0);
+	CHECK_INT(got.owner, 0);
 
 	h.zone_id = 2; /* a zone it does not lie in */
 	CHECK_INT(ddns_host_put(t, &h), DDNS_EINVAL);
@@ -721,6 +730,11 @@ static int zone_sample(struct ddns_zone *z, uint8_t *buf, size_t cap)
 	z->n_ns = DDNS_ZONE_NS_MAX;
 	for (int i = 0; i < DDNS_ZONE_NS_MAX; i++)
 		snprintf(z->ns[i], sizeof z->ns[i], "ns%d.example.net", i);
+	z->visibility = DDNS_ZONE_PRIVATE;
+	z->n_groups = DDNS_ZONE_GROUPS_MAX;
+	for (int i = 0; i < DDNS_ZONE_GROUPS_MAX; i++)
+		snprintf(z->groups[i], sizeof z->groups[i],
+			 "urn:mace:egi.eu:group:vo%d.example.org", i);
 	return ddns_zone_encode(z, buf, cap);
 }
 
@@ -742,8 +756,26 @@ static void test_zone_codec(void)
 	CHECK_INT(got.n_ns, DDNS_ZONE_NS_MAX);
 	CHECK_STR(got.ns[7], "ns7.example.net");
 	CHECK_STR(got.hostmaster, z.hostmaster);
+	CHECK_INT(got.visibility, DDNS_ZONE_PRIVATE);
+	CHECK_INT(got.n_groups, DDNS_ZONE_GROUPS_MAX);
+	CHECK_STR(got.groups[7], "urn:mace:egi.eu:group:vo7.example.org");
 	CHECK_INT(buf[0], 1);
 	CHECK_INT(buf[1], 0xfe); /* big-endian */
+	/* the longest zone value there can be */
+	for (int i = 0; i < DDNS_ZONE_NS_MAX; i++) {
+		memset(z.ns[i], 'a', 63);
+		snprintf(z.ns[i] + 63, sizeof z.ns[i] - 63, ".%d%s", i,
+			 ".example.net");
+	}
+	for (int i = 0; i < DDNS_ZONE_GROUPS_MAX; i++) {
+		memset(z.groups[i], 'g', DDNS_GROUP_MAX);
+		z.groups[i][0] = (char)('0' + i);
+		z.groups[i][DDNS_GROUP_MAX] = '\0';
+	}
+	n = ddns_zone_encode(&z, buf, sizeof buf);
+	CHECK(n > 2048);
+	CHECK_INT(ddns_zone_decode(buf, (size_t)n, &got), 0);
+	CHECK_STR(got.groups[3], z.groups[3]);
 }
 
 static void test_zone_codec_corrupt(void)
@@ -780,6 +812,49 @@ static void test_zone_codec_corrupt(void)
 	bad[19] = 0; /* empty string */
 	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
 
+	/* visibility and groups: they end the value (n = value length) */
+	z.n_groups = 2;
+	snprintf(z.groups[0], sizeof z.groups[0], "ab");
+	snprintf(z.groups[1], sizeof z.groups[1], "cd");
+	n = ddns_zone_encode(&z, buf, sizeof buf);
+	CHECK_INT(buf[n - 8], DDNS_ZONE_PRIVATE);
+	CHECK_INT(buf[n - 7], 2);
+	CHECK_INT(ddns_zone_decode(buf, (size_t)n, &got), 0);
+	memcpy(bad, buf, (size_t)n);
+	bad[n - 8] = 3; /* an unknown visibility */
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[n - 7] = DDNS_ZONE_GROUPS_MAX + 1;
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[n - 2] = 'a'; /* "cd" -> "ab": the same group twice */
+	bad[n - 1] = 'b';
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[n - 1] = '\x7f'; /* a control character */
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[n - 1] = ' '; /* a trailing space */
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[n - 3] = 0; /* an empty group */
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n - 2, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[n - 7] = 1; /* one group and 3 octets left over */
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
+	memcpy(bad, buf, (size_t)n);
+	bad[n - 7] = 0; /* cut after the count: no groups is fine */
+	CHECK_INT(ddns_zone_decode(bad, (size_t)n - 6, &got), 0);
+	CHECK_INT(got.n_groups, 0);
+	z.visibility = 3;
+	CHECK_INT(ddns_zone_encode(&z, buf, sizeof buf), DDNS_EINVAL);
+	z.visibility = DDNS_ZONE_ADMIN;
+	snprintf(z.groups[1], sizeof z.groups[1], "ab");
+	CHECK_INT(ddns_zone_encode(&z, buf, sizeof buf), DDNS_EINVAL);
+	z.n_groups = DDNS_ZONE_GROUPS_MAX + 1;
+	CHECK_INT(ddns_zone_encode(&z, buf, sizeof buf), DDNS_EINVAL);
+	z.n_groups = 0;
+
 	/* A string of 254 octets is over the limit even if present. */
 	z.n_ns = 1;
 	n = ddns_zone_encode(&z, buf, sizeof buf);
@@ -808,12 +883,15 @@ static void test_host_codec(void)
 	h.client_faults = 1;
 	h.server_faults = 2;
 	h.auth_faults = 3;
+	h.owner = 0x0a0b0c0d;
 	n = ddns_host_encode(&h, buf, sizeof buf);
-	CHECK_INT(n, 113);
+	CHECK_INT(n, 117);
 	CHECK_INT(buf[0], 1);
 	CHECK_INT(buf[1], 1);
 	CHECK_INT(buf[4], 4);
 	CHECK_INT(buf[9], 192); /* v4 in network order */
+	CHECK_INT(buf[113], 0x0a); /* owner, last and big-endian */
+	CHECK_INT(buf[116], 0x0d);
 	memset(&got, 0x55, sizeof got);
 	CHECK_INT(ddns_host_decode(buf, (size_t)n, &got), 0);
 	CHECK_STR(got.fqdn, "");
@@ -836,6 +914,253 @@ static void test_host_codec(void)
 	CHECK_INT(ddns_host_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
 	h.zone_id = 0;
 	CHECK_INT(ddns_host_encode(&h, buf, sizeof buf), DDNS_EINVAL);
+}
+
+
+/* ---- the examples of schema/lmdb-v1.md, byte for byte ----------------- */
+
+static void test_doc_vectors(void)
+{
+	static const uint8_t zone_want[] = {
+	    0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x01, 0x0f, 0x6e, 0x73,
+	    0x31, 0x2e, 0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x2e, 0x6f,
+	    0x72, 0x67, 0x16, 0x68, 0x6f, 0x73, 0x74, 0x6d, 0x61, 0x73, 0x74,
+	    0x65, 0x72, 0x2e, 0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x2e,
+	    0x6f, 0x72, 0x67, 0x00, 0x00};
+	static const uint8_t groups_tail[] = {0x01, 0x02, 0x04, 'v', 'o', '-',
+					      'a',  0x04, 'v',  'o', '-', 'b'};
+	uint8_t host_want[117], buf[512];
+	struct ddns_zone z;
+	struct ddns_host h;
+	int n;
+
+	memset(&z, 0, sizeof z);
+	z.id = 1;
+	z.ttl = 60;
+	z.created = 1700000000;
+	z.n_ns = 1;
+	snprintf(z.ns[0], sizeof z.ns[0], "ns1.example.org");
+	snprintf(z.hostmaster, sizeof z.hostmaster, "hostmaster.example.org");
+	n = ddns_zone_encode(&z, buf, sizeof buf);
+	CHECK_INT(n, (int)sizeof zone_want);
+	CHECK(n == (int)sizeof zone_want &&
+	      memcmp(buf, zone_want, sizeof zone_want) == 0);
+	/* the same zone, private to groups vo-a and vo-b */
+	z.visibility = DDNS_ZONE_PRIVATE;
+	z.n_groups = 2;
+	snprintf(z.groups[0], sizeof z.groups[0], "vo-a");
+	snprintf(z.groups[1], sizeof z.groups[1], "vo-b");
+	n = ddns_zone_encode(&z, buf, sizeof buf);
+	CHECK_INT(n, (int)sizeof zone_want - 2 + (int)sizeof groups_tail);
+	CHECK(memcmp(buf, zone_want, sizeof zone_want - 2) == 0);
+	CHECK(memcmp(buf + sizeof zone_want - 2, groups_tail,
+		     sizeof groups_tail) == 0);
+
+	/* host: zone 1, V4, 192.0.2.1, created 1700000000, updated
+	 * 1700000300, salt 16 x 11, hash 32 x 22, no faults, owner 7 */
+	memset(host_want, 0, sizeof host_want);
+	memcpy(host_want, "\x01\x00\x00\x00\x01\x00\x00\x00\x01\xc0\x00\x02\x01",
+	       13);
+	memcpy(host_want + 29, "\x00\x00\x00\x00\x65\x53\xf1\x00", 8);
+	memcpy(host_want + 37, "\x00\x00\x00\x00\x65\x53\xf2\x2c", 8);
+	memset(host_want + 45, 0x11, 16);
+	memset(host_want + 61, 0x22, 32);
+	host_want[116] = 7;
+	memset(&h, 0, sizeof h);
+	h.zone_id = 1;
+	h.flags = DDNS_HOST_V4;
+	inet_pton(AF_INET, "192.0.2.1", &h.v4);
+	h.created = 1700000000;
+	h.updated = 1700000300;
+	memset(h.cred.salt, 0x11, sizeof h.cred.salt);
+	memset(h.cred.hash, 0x22, sizeof h.cred.hash);
+	h.owner = 7;
+	n = ddns_host_encode(&h, buf, sizeof buf);
+	CHECK_INT(n, 117);
+	CHECK(memcmp(buf, host_want, sizeof host_want) == 0);
+}
+
+/* ---- text checks ------------------------------------------------------ */
+
+static void test_text_checks(void)
+{
+	char g[DDNS_GROUP_MAX + 2];
+
+	CHECK(ddns_text_valid("", 0));
+	CHECK(ddns_text_valid("plain text", 10));
+	CHECK(ddns_text_valid("caf\xc3\xa9 \xe2\x98\xba \xf0\x9f\x98\x80", 14));
+	CHECK(ddns_text_valid("\xef\xbf\xbd", 3)); /* U+FFFD */
+	CHECK(!ddns_text_valid("a\0b", 3));
+	CHECK(!ddns_text_valid("a\tb", 3));
+	CHECK(!ddns_text_valid("a\nb", 3));
+	CHECK(!ddns_text_valid("a\x7f", 2));
+	CHECK(!ddns_text_valid("a\xc2\x80", 3));     /* C1 control */
+	CHECK(!ddns_text_valid("a\xc2\x9f", 3));     /* C1 control */
+	CHECK(ddns_text_valid("a\xc2\xa0", 3));      /* NBSP is text */
+	CHECK(!ddns_text_valid("\xc3", 1));          /* truncated */
+	CHECK(!ddns_text_valid("\xc3\x28", 2));      /* bad continuation */
+	CHECK(!ddns_text_valid("\xc0\xaf", 2));      /* overlong */
+	CHECK(!ddns_text_valid("\xe0\x80\xaf", 3));  /* overlong */
+	CHECK(!ddns_text_valid("\xed\xa0\x80", 3));  /* surrogate */
+	CHECK(!ddns_text_valid("\xf4\x90\x80\x80", 4)); /* over U+10FFFF */
+	CHECK(!ddns_text_valid("\xff", 1));
+	CHECK(!ddns_text_valid("\x80", 1));
+	CHECK(!ddns_text_valid(NULL, 1));
+
+	CHECK(ddns_group_valid("g", 1));
+	CHECK(ddns_group_valid("urn:mace:egi.eu:group:vo.example.org:role=member#aai.egi.eu",
+			       strlen("urn:mace:egi.eu:group:vo.example.org:role=member#aai.egi.eu")));
+	CHECK(ddns_group_valid("ops team", 8));
+	CHECK(!ddns_group_valid("", 0));
+	CHECK(!ddns_group_valid(" ops", 4));
+	CHECK(!ddns_group_valid("ops ", 4));
+	CHECK(!ddns_group_valid("o\nps", 4));
+	CHECK(!ddns_group_valid(NULL, 0));
+	memset(g, 'g', sizeof g);
+	CHECK(ddns_group_valid(g, DDNS_GROUP_MAX));
+	CHECK(!ddns_group_valid(g, DDNS_GROUP_MAX + 1));
+}
+
+/* ---- zone visibility and groups in the store --------------------------- */
+
+static void test_zone_visibility(ddns_store *s)
+{
+	struct ddns_zone z, got;
+	struct ddns_user member, other;
+	ddns_txn *t = begin(s, true);
+
+	memset(&member, 0, sizeof member);
+	memset(&other, 0, sizeof other);
+	member.n_groups = 1;
+	snprintf(member.groups[0], sizeof member.groups[0], "vo-b");
+
+	zone_init(&z, "vis.test");
+	CHECK_INT(ddns_zone_add(t, &z), 0);
+	CHECK_INT(ddns_zone_get(t, "vis.test", &got), 0);
+	CHECK_INT(got.visibility, DDNS_ZONE_PUBLIC); /* the default */
+	CHECK_INT(got.n_groups, 0);
+	CHECK(ddns_zone_usable_by(&got, &other));
+
+	got.visibility = DDNS_ZONE_PRIVATE;
+	got.n_groups = 2;
+	snprintf(got.groups[0], sizeof got.groups[0], "vo-a");
+	snprintf(got.groups[1], sizeof got.groups[1], "vo-b");
+	CHECK_INT(ddns_zone_update(t, &got), 0);
+	CHECK_INT(ddns_zone_get(t, "vis.test", &z), 0);
+	CHECK_INT(z.visibility, DDNS_ZONE_PRIVATE);
+	CHECK_INT(z.n_groups, 2);
+	CHECK_STR(z.groups[1], "vo-b");
+	CHECK(ddns_zone_usable_by(&z, &member));
+	CHECK(!ddns_zone_usable_by(&z, &other));
+
+	z.visibility = DDNS_ZONE_ADMIN + 1;
+	CHECK_INT(ddns_zone_update(t, &z), DDNS_EINVAL);
+	z.visibility = DDNS_ZONE_ADMIN;
+	snprintf(z.groups[1], sizeof z.groups[1], "vo-a");
+	CHECK_INT(ddns_zone_update(t, &z), DDNS_EINVAL);
+	snprintf(z.groups[1], sizeof z.groups[1], "vo\tb");
+	CHECK_INT(ddns_zone_update(t, &z), DDNS_EINVAL);
+	z.n_groups = 0;
+	CHECK_INT(ddns_zone_update(t, &z), 0);
+	CHECK_INT(ddns_zone_get(t, "vis.test", &got), 0);
+	CHECK_INT(got.visibility, DDNS_ZONE_ADMIN);
+	CHECK(!ddns_zone_usable_by(&got, &member));
+
+	zone_init(&z, "vis2.test");
+	z.visibility = 9;
+	CHECK_INT(ddns_zone_add(t, &z), DDNS_EINVAL);
+	z.visibility = DDNS_ZONE_PRIVATE;
+	z.n_groups = DDNS_ZONE_GROUPS_MAX + 1;
+	CHECK_INT(ddns_zone_add(t, &z), DDNS_EINVAL);
+	CHECK_INT(ddns_zone_get(t, "vis2.test", &got), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_zone_del(t, "vis.test", false, NULL), 0);
+	CHECK_INT(ddns_txn_commit(t), 0);
+}
+
+/* ---- host comments ---------------------------------------------------- */
+
+static void test_comments(ddns_store *s)
+{
+	char got[DDNS_HOST_COMMENT_BUF], big[DDNS_HOST_COMMENT_MAX + 2];
+	struct ddns_host h;
+	uint32_t zid = 0;
+	ddns_txn *t;
+
+	CHECK_INT(add_zone(s, "comments.test", &zid), 0);
+	t = begin(s, true);
+	host_init(&h, "a.comments.test", zid);
+	CHECK_INT(ddns_host_add(t, &h), 0);
+	host_init(&h, "b.comments.test", zid);
+	CHECK_INT(ddns_host_add(t, &h), 0);
+
+	CHECK_INT(ddns_host_comment_get(t, "a.comments.test", got), 0);
+	CHECK_STR(got, "");
+	CHECK_INT(ddns_host_comment_put(t, "a.comments.test", "home router ☺"),
+		  0);
+	CHECK_INT(ddns_host_comment_get(t, "a.comments.test", got), 0);
+	CHECK_STR(got, "home router ☺");
+	CHECK_INT(ddns_host_comment_put(t, "a.comments.test", "office"), 0);
+	CHECK_INT(ddns_host_comment_get(t, "a.comments.test", got), 0);
+	CHECK_STR(got, "office");
+	/* "" deletes (and deleting none is fine) */
+	CHECK_INT(ddns_host_comment_put(t, "a.comments.test", ""), 0);
+	CHECK_INT(ddns_host_comment_get(t, "a.comments.test", got), 0);
+	CHECK_STR(got, "");
+	CHECK_INT(ddns_host_comment_put(t, "a.comments.test", ""), 0);
+
+	/* 256 octets of UTF-8 fit, 257 do not; no control characters */
+	for (int i = 0; i < DDNS_HOST_COMMENT_MAX; i += 2)
+		memcpy(big + i, "\xc3\xa9", 2);
+	big[DDNS_HOST_COMMENT_MAX] = '\0';
+	CHECK_INT(ddns_host_comment_put(t, "a.comments.test", big), 0);
+	CHECK_INT(ddns_host_comment_get(t, "a.comments.test", got), 0);
+	CHECK_STR(got, big);
+	big[DDNS_HOST_COMMENT_MAX] = 'x';
+	big[DDNS_HOST_COMMENT_MAX + 1] = '\0';
+	CHECK_INT(ddns_host_comment_put(t, "a.comments.test", big),
+		  DDNS_EINVAL);
+	CHECK_INT(ddns_host_comment_put(t, "a.comments.test", "a\nb"),
+		  DDNS_EINVAL);
+	CHECK_INT(ddns_host_comment_put(t, "a.comments.test", "\xc3"),
+		  DDNS_EINVAL);
+	CHECK_INT(ddns_host_comment_get(t, "a.comments.test", got), 0);
+	CHECK_INT(strlen(got), DDNS_HOST_COMMENT_MAX);
+	/* only for hosts that exist */
+	CHECK_INT(ddns_host_comment_put(t, "x.comments.test", "c"),
+		  DDNS_ENOTFOUND);
+	CHECK_INT(ddns_host_comment_put(t, "Bad_Name", "c"), DDNS_ENOTFOUND);
+	CHECK_INT(ddns_host_comment_get(t, "x.comments.test", got), 0);
+	CHECK_STR(got, "");
+
+	/* deleted with its host; a new host of that name has none */
+	CHECK_INT(ddns_host_del(t, "a.comments.test"), 0);
+	host_init(&h, "a.comments.test", zid);
+	CHECK_INT(ddns_host_add(t, &h), 0);
+	CHECK_INT(ddns_host_comment_get(t, "a.comments.test", got), 0);
+	CHECK_STR(got, "");
+	CHECK_INT(ddns_host_comment_put(t, "b.comments.test", "b"), 0);
+	CHECK_INT(ddns_txn_commit(t), 0);
+
+	t = begin(s, false);
+	CHECK_INT(ddns_host_comment_put(t, "b.comments.test", "c"),
+		  DDNS_EINVAL);
+	CHECK_INT(ddns_host_comment_get(t, "b.comments.test", got), 0);
+	CHECK_STR(got, "b");
+	ddns_txn_abort(t);
+
+	/* and with its zone, when that is deleted with --force */
+	t = begin(s, true);
+	CHECK_INT(ddns_zone_del(t, "comments.test", true, NULL), 0);
+	CHECK_INT(ddns_txn_commit(t), 0);
+	CHECK_INT(add_zone(s, "comments.test", &zid), 0);
+	t = begin(s, true);
+	host_init(&h, "b.comments.test", zid);
+	CHECK_INT(ddns_host_add(t, &h), 0);
+	CHECK_INT(ddns_host_comment_get(t, "b.comments.test", got), 0);
+	CHECK_STR(got, "");
+	CHECK_INT(ddns_zone_del(t, "comments.test", true, NULL), 0);
+	CHECK_INT(ddns_txn_commit(t), 0);
 }
 
 /* ---- fault records ---------------------------------------------------- */
@@ -1092,7 +1417,7 @@ static int count_lines(const char *s)
  * name), a zone value cut short, a zone under a key that is no name. */
 static void corrupt_store(const char *dir, uint32_t good)
 {
-	uint8_t junk[113] = {2}, val[256];
+	uint8_t junk[117] = {2}, val[256];
 	char big[400];
 	struct ddns_host h;
 	int n;
@@ -1457,6 +1782,8 @@ int main(void)
 	test_zone_codec_corrupt();
 	test_host_codec();
 	test_fault_codec();
+	test_doc_vectors();
+	test_text_checks();
 
 	path_join(dir, sizeof dir, base, "main");
 	s = open_rw(dir, 0);
@@ -1474,6 +1801,8 @@ int main(void)
 		test_zone_del(s);
 		test_zone_del_many(s);
 		test_faults(s);
+		test_zone_visibility(s);
+		test_comments(s);
 		test_renew(s);
 		s = test_reader_process(s, dir);
 		ddns_store_close(s);
