@@ -601,10 +601,10 @@ static int print_json(json_t *j)
  */
 static int print_once(const char *secret, const char *again)
 {
-	char line[DDNS_TOKEN_BUF + 1];
+	char line[DDNS_TOKEN_BUF + 16];
 	size_t len = strlen(secret), off = 0;
 
-	if (fflush(stdout) != 0 || len >= DDNS_TOKEN_BUF)
+	if (fflush(stdout) != 0 || len + 1 >= sizeof line)
 		return CTL_FAIL;
 	memcpy(line, secret, len);
 	line[len++] = '\n';
@@ -2404,7 +2404,9 @@ static void digest_hex(const uint8_t d[32], char out[65])
 
 static int cmd_user_token_add(struct ctl *c, const struct opts *o)
 {
-	char name[USER_BUF], tok[DDNS_TOKEN_BUF] = "", hex[65];
+	/* Shown as "ddns_" + the token (schema/api/README.md): the prefix
+	 * tells a personal token from an OIDC access token. */
+	char name[USER_BUF], tok[DDNS_TOKEN_BUF + 5] = "ddns_", hex[65];
 	const char *label = o->label ? o->label : "";
 	struct ddns_user *u = malloc(sizeof *u);
 	struct ddns_token tk;
@@ -2422,7 +2424,7 @@ static int cmd_user_token_add(struct ctl *c, const struct opts *o)
 	    (rc = txn_begin(c, true, &t)) != 0)
 		goto done;
 	if ((rc = user_load(t, name, u)) == CTL_OK &&
-	    (rc = ddns_token_new(t, u->id, label, tok, &tk)) != 0)
+	    (rc = ddns_token_new(t, u->id, label, tok + 5, &tk)) != 0)
 		rc = store_err("cannot make a token for", name, rc);
 	if (rc != CTL_OK) {
 		ddns_txn_abort(t);

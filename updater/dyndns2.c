@@ -679,6 +679,19 @@ int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
 	return 0;
 }
 
+void ddns_d2_decide_host(const struct ddns_d2_req *r, const struct ddns_host *h,
+			 const struct ddns_addr *client,
+			 struct ddns_d2_plan *plan)
+{
+	memset(plan, 0, sizeof *plan);
+	plan->upd.tls = r->tls;
+	plan->cred_given = plan->known = plan->authed = true;
+	memcpy(plan->upd.fqdn, h->fqdn, sizeof plan->upd.fqdn);
+	plan->upd.cred = h->cred;
+	judge(r, client, h, plan);
+	client_fault(plan, r);
+}
+
 /* U's addresses and TLS marks into H, changed at NOW. */
 static void set_addrs(struct ddns_host *h, const struct ddns_d2_update *u,
 		      int64_t now)

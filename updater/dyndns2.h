@@ -250,6 +250,18 @@ int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
 		   const struct ddns_addr *client, struct ddns_d2_plan *plan);
 
 /*
+ * Decide request R for host H, whose caller was authenticated otherwise
+ * (a bearer token of H's owner: no secret is checked), from CLIENT:
+ * judge the hostnames against H->fqdn, the addresses and the stored
+ * record as ddns_d2_decide does after a good secret.  PLAN is always
+ * filled; plan->upd.cred is H's credential, so that a secret replaced
+ * before the commit answers badauth as with Basic authentication.
+ */
+void ddns_d2_decide_host(const struct ddns_d2_req *r, const struct ddns_host *h,
+			 const struct ddns_addr *client,
+			 struct ddns_d2_plan *plan);
+
+/*
  * Apply U inside write transaction T at time NOW: re-read the host (it may
  * have changed since ddns_d2_decide), then set u->code to BADAUTH (host
  * gone or secret replaced), ABUSE, NOCHG (the addresses are the stored

@@ -1,6 +1,7 @@
 /*
- * main.c -- ddns-updater: the dyndns2 HTTP server and the store's only
- * long-running writer.
+ * main.c -- ddns-updater: the dyndns2 HTTP server, the portal with its
+ * JSON API and logins (server.h), and the store's only long-running
+ * writer.
  *
  *   ddns-updater -c FILE [--check-config]
  *

@@ -22,6 +22,13 @@
  * proxy's headers name the client address and TLS-ness, which travels in
  * ddns_d2_req.tls to the host's DDNS_HOST_TLS4/6 marks.
  *
+ * Portal: any other path is handed, as a struct ddns_http_ctx, to the
+ * API, the EGI endpoints, the OpenID redirects or the static files.  Their
+ * slow work (scrypt on the worker threads, an identity provider's reply)
+ * holds the request without blocking the loop.  /nic/update with
+ * "Authorization: Bearer" is judged here: the token's user must own the
+ * host (ddns_d2_decide_host); then it joins the same group commit.
+ *
  * Abuse: the fault a request ends in (nochg, dnserr, badauth...) is queued
  * after its reply and counted by the next group commit, never by a
  * transaction of its own; a host flagged for abuse there is purged like an
@@ -47,17 +54,28 @@
 #include <event2/listener.h>
 
 #include "addr.h"
+#include "api.h"
+#include "auth.h"
 #include "buf.h"
 #include "conns.h"
 #include "dyndns2.h"
 #include "err.h"
+#include "http_util.h"
 #include "log.h"
+#include "nicapi.h"
+#include "oidc.h"
+#include "portal_files.h"
 #include "proxy.h"
 #include "ratelimit.h"
 #include "tls.h"
+#include "worker.h"
 
-#define MAX_HEADERS_SIZE   8192 /* request line and headers, each */
-#define MAX_BODY_SIZE	   DDNS_D2_INPUT_MAX /* a form body */
+#define MAX_HEADERS_SIZE 8192 /* request line and headers, each */
+/* evhttp's own cap on a body; below it each handler applies its own
+ * (DDNS_D2_INPUT_MAX for a form, DDNS_HTTP_BODY_MAX for JSON) and answers
+ * 413 in its own format */
+#define MAX_BODY_SIZE	   (4 * DDNS_HTTP_BODY_MAX)
+#define WORKER_THREADS	   2 /* password hashing, pdns REDISCOVER */
 #define LISTEN_BACKLOG	   511
 #define LIMIT_LOG_INTERVAL 60	/* seconds between two warnings */
 #define FAULTS_MAX	   1024 /* fault records queued for one commit */
@@ -96,6 +114,13 @@ struct ddns_server {
 	struct ddns_d2_policy policy;
 	struct ddns_rl_conf rlconf;
 	ddns_ratelimit *rl;
+	/* the portal side: static files, JSON API, EGI endpoints, logins */
+	ddns_worker *worker;
+	ddns_oidc *oidc; /* NULL without [oidc] sections */
+	ddns_auth *auth;
+	ddns_api *api;
+	ddns_nic *nic;
+	ddns_portal_files *files; /* NULL: the portal is not served */
 	/* scratch, reused by every request (the loop is single-threaded) */
 	struct ddns_d2_req req;
 	struct ddns_buf body;
@@ -452,8 +477,8 @@ static bool is_form(struct evhttp_request *req)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
-/* Query, form body and Authorization header into srv->req. */
-static int parse_request(struct ddns_server *srv, struct evhttp_request *req,
+/* Query, form body and Authorization header into R. */
+static int parse_request(struct ddns_d2_req *r, struct evhttp_request *req,
 			 const char *query, size_t qlen)
 {
 	struct evbuffer *body = evhttp_request_get_input_buffer(req);
@@ -461,7 +486,7 @@ static int parse_request(struct ddns_server *srv, struct evhttp_request *req,
 	const char *auth;
 	int rc;
 
-	if (query && (rc = ddns_d2_parse_form(&srv->req, query, qlen)) != 0)
+	if (query && (rc = ddns_d2_parse_form(r, query, qlen)) != 0)
 		return rc;
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST && blen > 0 &&
 	    is_form(req)) {
@@ -472,21 +497,23 @@ static int parse_request(struct ddns_server *srv, struct evhttp_request *req,
 		if (!(p = (const char *)evbuffer_pullup(body,
 							(ev_ssize_t)blen)))
 			return DDNS_ENOMEM;
-		if ((rc = ddns_d2_parse_form(&srv->req, p, blen)) != 0)
+		if ((rc = ddns_d2_parse_form(r, p, blen)) != 0)
 			return rc;
 	}
 	auth = evhttp_find_header(evhttp_request_get_input_headers(req),
 				  "Authorization");
 	if (auth)
-		ddns_d2_parse_auth(&srv->req, auth, strlen(auth));
+		ddns_d2_parse_auth(r, auth, strlen(auth));
 	return 0;
 }
 
-/* HEAD must not change anything, and a GET would: 405, true.  False for
- * any other method. */
-static bool refuse_head(struct evhttp_request *req)
+/* HEAD must not change anything, and a GET would: 405, true (so for
+ * PATCH, DELETE...).  False for GET and POST. */
+static bool refuse_method(struct evhttp_request *req)
 {
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+
+	if (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_POST)
 		return false;
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
 			  "GET, POST");
@@ -512,15 +539,15 @@ static struct update_job *job_new(struct evhttp_request *req,
 	return job;
 }
 
-/* Parse JOB's request into srv->req.  False when it was answered (413 for
- * an oversized one, 911). */
-static bool parse_update(struct ddns_server *srv, struct update_job *job,
+/* Parse JOB's request into R.  False when it was answered (413 for an
+ * oversized one, 911). */
+static bool parse_update(struct ddns_d2_req *r, struct update_job *job,
 			 bool tls, const char *query, size_t qlen)
 {
 	int rc;
 
-	srv->req.tls = tls;
-	if ((rc = parse_request(srv, job->req, query, qlen)) == 0)
+	r->tls = tls;
+	if ((rc = parse_request(r, job->req, query, qlen)) == 0)
 		return true;
 	if (rc == DDNS_ETOOBIG) {
 		send_str(job->req, 413, "request too large");
@@ -566,18 +593,158 @@ static void store_or_reply(struct ddns_server *srv, struct update_job *job)
 	finish_job(srv, job);
 }
 
+/* ---- /nic/update with a bearer token ----------------------------------- */
+
+/* An update authenticated by "Authorization: Bearer": its own parsed
+ * request (identifying the caller may take a provider's reply, while
+ * srv->req serves other requests). */
+struct bearer_job {
+	struct ddns_server *srv;
+	struct update_job *job;
+	struct ddns_addr client;
+	struct ddns_d2_req r;
+};
+
+static bool is_bearer(struct evhttp_request *req)
+{
+	const char *a = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Authorization");
+
+	while (a && (*a == ' ' || *a == '\t'))
+		a++;
+	return a && strncasecmp(a, "Bearer", 6) == 0 &&
+	       (a[6] == ' ' || a[6] == '\t');
+}
+
+static void bearer_free(struct bearer_job *bj)
+{
+	ddns_d2_req_clear(&bj->r);
+	free(bj);
+}
+
+/* A one-line plan answering CODE. */
+static void plan_only(struct ddns_d2_plan *plan, int code)
+{
+	memset(plan, 0, sizeof *plan);
+	plan->n = 1;
+	plan->code[0] = (uint8_t)code;
+}
+
+/* The first name of the hostname list of R, normalised into FQDN;
+ * false when there is none or it is not a valid name. */
+static bool first_hostname(const struct ddns_d2_req *r,
+			   char fqdn[DDNS_NAME_BUF])
+{
+	const struct ddns_d2_field *f = &r->param[DDNS_D2_P_HOSTNAME];
+	const char *s = f->p, *comma;
+	size_t len = f->set ? f->len : 0;
+
+	if (len == 0)
+		return false;
+	if ((comma = memchr(s, ',', len)) != NULL)
+		len = (size_t)(comma - s);
+	while (len > 0 && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	return len > 0 && ddns_name_normalize(s, len, fqdn) == 0;
+}
+
+/* Judge BJ for caller C: notfqdn without a hostname, nohost for a host
+ * that is not C's (admins: any), else as a Basic update would be. */
+static void bearer_decide(struct bearer_job *bj, const struct ddns_caller *c)
+{
+	struct ddns_d2_plan *plan = &bj->job->plan;
+	char fqdn[DDNS_NAME_BUF];
+	struct ddns_host h;
+	ddns_txn *t = NULL;
+	int rc;
+
+	if (!first_hostname(&bj->r, fqdn)) {
+		plan_only(plan, DDNS_D2_NOTFQDN);
+		return;
+	}
+	if ((rc = ddns_txn_begin(bj->srv->store, false, &t)) == 0) {
+		rc = ddns_host_get(t, fqdn, &h);
+		ddns_txn_abort(t);
+	}
+	if (rc == DDNS_ENOTFOUND || (rc == 0 && !ddns_caller_admin(c) &&
+				     (h.owner == 0 || h.owner != c->user.id))) {
+		plan_only(plan, DDNS_D2_NOHOST);
+	} else if (rc != 0) {
+		log_err("update from %s: %s", bj->job->client,
+			ddns_strerror(rc));
+		plan_only(plan, DDNS_D2_911);
+	} else {
+		ddns_d2_decide_host(&bj->r, &h, &bj->client, plan);
+		plan->upd.tls = bj->r.tls;
+	}
+}
+
+static void on_bearer_caller(const struct ddns_caller *c, int status, void *arg)
+{
+	struct bearer_job *bj = arg;
+	struct ddns_server *srv = bj->srv;
+	struct update_job *job = bj->job;
+
+	if (status == DDNS_AUTH_CANCELLED) {
+		free(job);
+		bearer_free(bj);
+		return;
+	}
+	if (status == 500)
+		plan_only(&job->plan, DDNS_D2_911);
+	else if (status != 0 || c->kind == DDNS_CALLER_NONE)
+		plan_only(&job->plan, DDNS_D2_BADAUTH);
+	else
+		bearer_decide(bj, c);
+	queue_fault(srv, &job->plan.fault);
+	bearer_free(bj);
+	store_or_reply(srv, job);
+}
+
+static void handle_bearer_update(struct ddns_server *srv,
+				 struct update_job *job,
+				 const struct ddns_http_ctx *ctx,
+				 const struct origin *o, const char *query,
+				 size_t qlen)
+{
+	struct bearer_job *bj = calloc(1, sizeof *bj);
+
+	if (!bj) {
+		send_str(job->req, 200, "911");
+		free(job);
+		return;
+	}
+	bj->srv = srv;
+	bj->job = job;
+	bj->client = ctx->client;
+	if (!parse_update(&bj->r, job, o->tls, query, qlen)) {
+		free(job);
+		bearer_free(bj);
+		return;
+	}
+	ddns_auth_identify(srv->auth, ctx, DDNS_AUTH_BEARER, on_bearer_caller,
+			   bj, NULL);
+}
+
 /* parse -> authenticate and validate -> store -> reply */
 static void handle_update(struct ddns_server *srv, struct evhttp_request *req,
-			  const struct ddns_addr *client,
+			  const struct ddns_http_ctx *ctx,
 			  const struct origin *o, const char *query,
 			  size_t qlen)
 {
+	const struct ddns_addr *client = &ctx->client;
 	struct update_job *job;
 	bool go;
 
-	if (refuse_head(req) || !(job = job_new(req, client, o)))
+	if (refuse_method(req) || !(job = job_new(req, client, o)))
 		return;
-	go = parse_update(srv, job, o->tls, query, qlen) &&
+	if (is_bearer(req)) {
+		handle_bearer_update(srv, job, ctx, o, query, qlen);
+		return;
+	}
+	go = parse_update(&srv->req, job, o->tls, query, qlen) &&
 	     judge_update(srv, job, client);
 	ddns_d2_req_clear(&srv->req); /* wipes the password */
 	if (go)
@@ -645,13 +812,85 @@ static int request_origin(struct ddns_server *srv, struct evhttp_request *req,
 	return 0;
 }
 
+/* CTX for REQ from CLIENT (how it came in O); false for a target that
+ * is neither origin nor absolute form. */
+static bool make_ctx(struct ddns_http_ctx *ctx, struct evhttp_request *req,
+		     const char *uri, const struct ddns_addr *client,
+		     const struct origin *o)
+{
+	memset(ctx, 0, sizeof *ctx);
+	ctx->req = req;
+	ctx->client = *client;
+	ddns_addr_format(client, ctx->client_text, sizeof ctx->client_text);
+	ctx->tls = o->tls;
+	ctx->method = (int)evhttp_request_get_command(req);
+	return ddns_http_split_target(uri, strlen(uri), &ctx->path, &ctx->plen,
+				      &ctx->query, &ctx->qlen) == 0;
+}
+
+static bool has_prefix(const struct ddns_http_ctx *ctx, const char *p)
+{
+	size_t n = strlen(p);
+
+	return ctx->plen >= n && memcmp(ctx->path, p, n) == 0;
+}
+
+/* /oidc/login/{id} and /oidc/callback (GET only). */
+static void handle_oidc(struct ddns_server *srv,
+			const struct ddns_http_ctx *ctx)
+{
+	static const char login[] = "/oidc/login/";
+	const size_t ln = sizeof login - 1;
+
+	if (ctx->method != EVHTTP_REQ_GET) {
+		ddns_http_bad_method(ctx->req, "GET");
+	} else if (ctx->plen == 14 &&
+		   memcmp(ctx->path, "/oidc/callback", 14) == 0) {
+		ddns_auth_oidc_callback(srv->auth, ctx);
+	} else if (ctx->plen > ln && has_prefix(ctx, login) &&
+		   !memchr(ctx->path + ln, '/', ctx->plen - ln)) {
+		ddns_auth_oidc_login(srv->auth, ctx, ctx->path + ln,
+				     ctx->plen - ln);
+	} else {
+		ddns_http_error(ctx->req, 404, "no such path");
+	}
+}
+
+/* Everything but the dyndns2 paths: the API, the EGI endpoints, the
+ * OpenID redirects, the portal's files. */
+static void handle_portal(struct ddns_server *srv,
+			  const struct ddns_http_ctx *ctx)
+{
+	/* the path only: a query may hold an OpenID code or state */
+	log_debug("%s %.*s from %s",
+		  ctx->method == EVHTTP_REQ_GET	   ? "GET"
+		  : ctx->method == EVHTTP_REQ_POST ? "POST"
+		  : ctx->method == EVHTTP_REQ_HEAD ? "HEAD"
+						   : "PATCH/DELETE",
+		  (int)(ctx->plen < 200 ? ctx->plen : 200), ctx->path,
+		  ctx->client_text);
+	if (has_prefix(ctx, "/api/v1/") ||
+	    (ctx->plen == 7 && has_prefix(ctx, "/api/v1")))
+		ddns_api_handle(srv->api, ctx);
+	else if (has_prefix(ctx, "/nic/")) {
+		if (!ddns_nic_handle(srv->nic, ctx))
+			send_str(ctx->req, 404, "not found");
+	} else if (has_prefix(ctx, "/oidc/"))
+		handle_oidc(srv, ctx);
+	else
+		ddns_portal_serve(srv->files, ctx->req, ctx->path, ctx->plen);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct ddns_server *srv = arg;
 	const char *uri = evhttp_request_get_uri(req), *query;
+	struct ddns_http_ctx ctx;
 	struct ddns_addr client;
 	struct origin o;
 	size_t qlen;
+	bool target_ok;
+	int route;
 
 	/* the request is complete: no deadline until its reply is out */
 	if (!ddns_conns_request(srv->conns, req))
@@ -663,17 +902,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 		send_str(req, 400, "bad request");
 		return;
 	}
-	switch (ddns_d2_route(uri, strlen(uri), &query, &qlen)) {
-	case DDNS_D2_ROUTE_UPDATE:
-		handle_update(srv, req, &client, &o, query, qlen);
-		break;
-	case DDNS_D2_ROUTE_MYIP:
+	target_ok = make_ctx(&ctx, req, uri, &client, &o);
+	route = ddns_d2_route(uri, strlen(uri), &query, &qlen);
+	if (route == DDNS_D2_ROUTE_UPDATE)
+		handle_update(srv, req, &ctx, &o, query, qlen);
+	else if (route == DDNS_D2_ROUTE_MYIP)
 		handle_myip(req, &client);
-		break;
-	default:
+	else if (target_ok)
+		handle_portal(srv, &ctx);
+	else
 		send_str(req, 404, "not found");
-		break;
-	}
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -726,8 +964,9 @@ static void set_limits(struct evhttp *http, const struct ddns_conf *conf)
 	evhttp_set_max_body_size(http, MAX_BODY_SIZE);
 	evhttp_set_timeout(
 	    http, conf->updater_timeout ? (int)conf->updater_timeout : 10);
-	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-					     EVHTTP_REQ_HEAD);
+	evhttp_set_allowed_methods(
+	    http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+		      EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
 	evhttp_set_default_content_type(http, "text/plain; charset=utf-8");
 	/* read and drop an oversized body before closing, so the client
 	 * sees the 413 instead of a reset */
@@ -793,6 +1032,99 @@ static int conns_init(struct ddns_server *srv, const struct ddns_conf *conf)
 	return srv->conns ? 0 : DDNS_ENOMEM;
 }
 
+/* The relying party of the [oidc ID] sections; none without them. */
+static int oidc_init(struct ddns_server *srv, const struct ddns_conf *conf,
+		     char *err, size_t errlen)
+{
+	struct ddns_oidc_provider_conf p[DDNS_CONF_OIDC_MAX];
+	struct ddns_oidc_conf oc;
+	char redirect[DDNS_OIDC_URL_MAX + 1];
+	const char *pub = conf->portal_public_url;
+	size_t n = pub ? strlen(pub) : 0;
+
+	if (conf->n_oidc == 0)
+		return 0;
+	while (n > 0 && pub[n - 1] == '/')
+		n--;
+	if (n == 0 ||
+	    (size_t)snprintf(redirect, sizeof redirect, "%.*s/oidc/callback",
+			     (int)n, pub) >= sizeof redirect) {
+		snprintf(err, errlen,
+			 "[portal] public_url is required (and "
+			 "short) with [oidc] sections");
+		return DDNS_EINVAL;
+	}
+	memset(p, 0, sizeof p);
+	for (unsigned i = 0; i < conf->n_oidc; i++) {
+		const struct ddns_conf_oidc *c = &conf->oidc[i];
+
+		p[i] = (struct ddns_oidc_provider_conf){
+		    c->id,	     c->title,	       c->issuer,
+		    c->client_id,    c->client_secret, c->scopes,
+		    c->groups_claim, c->admin_group,   c->ca_file,
+		    c->token_auth,   c->allow_http};
+	}
+	memset(&oc, 0, sizeof oc);
+	oc.redirect_uri = redirect;
+	oc.n_providers = conf->n_oidc;
+	oc.providers = p;
+	return ddns_oidc_new(&srv->oidc, srv->base, &oc, err, errlen);
+}
+
+/* The portal side: worker threads, OpenID, logins, API, files. */
+static int portal_init(struct ddns_server *srv, const struct ddns_conf *conf,
+		       char *err, size_t errlen)
+{
+	struct ddns_auth_conf ac = {srv->base, srv->store, NULL, NULL, conf};
+	struct ddns_api_conf pc = {srv->base, srv->store, srv->purger, NULL,
+				   NULL,      NULL,	  conf};
+	struct ddns_nic_conf nc = {NULL, NULL, conf};
+	int rc;
+
+	if (!(srv->worker = ddns_worker_new(srv->base, WORKER_THREADS))) {
+		snprintf(err, errlen, "cannot start the worker threads");
+		return DDNS_ENOMEM;
+	}
+	if ((rc = oidc_init(srv, conf, err, errlen)) != 0)
+		return rc;
+	ac.worker = pc.worker = srv->worker;
+	ac.oidc = pc.oidc = srv->oidc;
+	if ((rc = ddns_auth_new(&srv->auth, &ac, err, errlen)) != 0)
+		return rc;
+	pc.auth = nc.auth = srv->auth;
+	if ((rc = ddns_api_new(&srv->api, &pc, err, errlen)) != 0)
+		return rc;
+	nc.api = srv->api;
+	if ((rc = ddns_nic_new(&srv->nic, &nc, err, errlen)) != 0)
+		return rc;
+	rc = ddns_portal_files_new(&srv->files, conf->portal_static_dir, err,
+				   errlen);
+	if (rc != 0 && conf->portal_static_dir)
+		return rc;
+	if (rc != 0)
+		log_warn("the portal is not served: %s", err);
+	else
+		log_info("portal files from %s",
+			 ddns_portal_files_dir(srv->files));
+	return 0;
+}
+
+/* Free the portal side, in the order its pending work needs: worker jobs
+ * first (their requests are still alive), then identifications. */
+static void portal_free(struct ddns_server *srv)
+{
+	ddns_worker_free(srv->worker);
+	srv->worker = NULL;
+	ddns_auth_free(srv->auth);
+	srv->auth = NULL;
+	ddns_nic_free(srv->nic);
+	ddns_api_free(srv->api);
+	ddns_portal_files_free(srv->files);
+	srv->nic = NULL;
+	srv->api = NULL;
+	srv->files = NULL;
+}
+
 int ddns_server_new(ddns_server **out, struct event_base *base,
 		    ddns_store *store, ddns_purger *purger,
 		    const struct ddns_conf *conf, char *err, size_t errlen)
@@ -820,6 +1152,7 @@ int ddns_server_new(ddns_server **out, struct event_base *base,
 	if ((rc = ddns_proxies_init(&srv->proxies,
 				    &conf->updater_trusted_proxies, err,
 				    errlen)) != 0 ||
+	    (rc = portal_init(srv, conf, err, errlen)) != 0 ||
 	    (rc = setup_tls(srv, conf, err, errlen)) != 0 ||
 	    (rc = serve_on(srv, &srv->http, "listen", &conf->updater_listen,
 			   on_accept, conf, err, errlen)) != 0)
@@ -836,12 +1169,14 @@ void ddns_server_free(ddns_server *srv)
 	if (!srv)
 		return;
 	on_commit(-1, 0, srv); /* durable first; replies go out if they can */
+	portal_free(srv);      /* its pending requests die unanswered */
 	ddns_conns_shutdown(srv->conns); /* the listeners go next */
 	if (srv->http)
 		evhttp_free(srv->http); /* listeners and connections too */
 	if (srv->https)
 		evhttp_free(srv->https);
 	ddns_conns_free(srv->conns);
+	ddns_oidc_free(srv->oidc);
 	ddns_tls_free(srv->tls);
 	if (srv->commit_ev)
 		event_free(srv->commit_ev);

@@ -3,6 +3,9 @@
  * address and HTTPS on every tls_listen address, the dyndns2 routes, the
  * trusted proxies, the connection limits (conns.h), and the group commit
  * that writes the updates of one event-loop iteration in one transaction.
+ * Every other path goes to the portal side: the JSON API (api.h), the EGI
+ * endpoints (nicapi.h), logins and OpenID redirects (auth.h) and the
+ * portal's static files (portal_files.h).
  */
 #ifndef DDNS_SERVER_H
 #define DDNS_SERVER_H

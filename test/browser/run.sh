@@ -28,8 +28,10 @@ if [ ! -x /usr/bin/chromium ]; then
 	fi
 fi
 
+# npm ci empties node_modules first: two runs in one checkout must not
+# overlap there, so the install holds a lock (flock, util-linux).
 if [ "${SKIP_NPM_CI:-0}" != 1 ] || [ ! -d node_modules ]; then
-	npm ci --no-audit --no-fund --loglevel=error
+	flock .npm-ci.lock npm ci --no-audit --no-fund --loglevel=error
 fi
 
 # no proxies: everything the tests talk to is on 127.0.0.1

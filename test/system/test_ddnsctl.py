@@ -37,7 +37,7 @@ ZONE_FIELDS = ('name', 'id', 'serial', 'ttl', 'ns', 'hostmaster', 'hosts',
                'visibility', 'groups')
 USER_FIELDS = ('id', 'name', 'display_name', 'email', 'admin', 'password',
                'groups', 'oidc_issuer', 'oidc_subject', 'hosts', 'created')
-TOKEN_RE = re.compile(r'^[A-Za-z0-9_-]{43}$')
+TOKEN_RE = r'^ddns_[A-Za-z0-9_-]{43}$'  # printed with its ddns_ prefix
 PASSWORD = 'Tr0ub4dor&3 horse'
 
 
@@ -926,7 +926,8 @@ class TestTokens(CtlTestCase):
         lines = r.stdout.splitlines()
         token = lines[-1]
         self.assertRegex(token, TOKEN_RE)
-        digest = hashlib.sha256(token.encode()).hexdigest()
+        # the store keys a token by the digest of its part after "ddns_"
+        digest = hashlib.sha256(token[5:].encode()).hexdigest()
         self.assertIn(digest[:16], lines[0])
         t2 = self.add_token('alice')
         t3 = self.add_token('bob', '--label', 'b')
@@ -937,7 +938,7 @@ class TestTokens(CtlTestCase):
         self.assertIn(digest, by_digest)
         self.assertEqual(by_digest[digest]['label'], 'ci ☺')
         self.assertRegex(by_digest[digest]['created'], ISO_RE)
-        self.assertEqual(by_digest[hashlib.sha256(t2.encode()).hexdigest()]
+        self.assertEqual(by_digest[hashlib.sha256(t2[5:].encode()).hexdigest()]
                          ['label'], '')
         text = self.ctl('user', 'token', 'list', 'alice').stdout
         self.assertRegex(text, r'(?m)^%s\s+\S+Z\s+ci ☺$' % digest[:16])
@@ -945,18 +946,18 @@ class TestTokens(CtlTestCase):
         # the tokens are not in the store in clear; their digests are
         data = self.store_bytes()
         for t in (token, t2, t3):
-            self.assertNotIn(t.encode(), data)
+            self.assertNotIn(t[5:].encode(), data)
         self.assertIn(bytes.fromhex(digest), data)
         # delete by a prefix of the digest, in any case
         r = self.ctl('user', 'token', 'del', 'alice', digest[:8].upper())
         self.assertIn('deleted', r.stdout)
         self.assertEqual([t['digest'] for t in self.tokens('alice')],
-                         [hashlib.sha256(t2.encode()).hexdigest()])
+                         [hashlib.sha256(t2[5:].encode()).hexdigest()])
         self.assertEqual(len(self.tokens('bob')), 1)
 
     def test_token_errors(self):
         token = self.add_token('alice')
-        digest = hashlib.sha256(token.encode()).hexdigest()
+        digest = hashlib.sha256(token[5:].encode()).hexdigest()
         before = self.tokens('alice')
         # another user's token is not found through this one
         self.assertFails(['user', 'token', 'del', 'bob', digest[:8]], 1,
