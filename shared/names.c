@@ -254,8 +254,14 @@ int ddns_name_from_key(const char *key, size_t len, char out[DDNS_NAME_BUF])
 	tmp[len] = '\0';
 	if (memchr(tmp, '\0', len))
 		return DDNS_ECORRUPT;
-	/* Reversing the labels is its own inverse. */
-	return (int)ddns_name_key(tmp, out);
+	/* Reversing the labels is its own inverse; what comes out must be a
+	 * name as the store writes them, or the key is not one of ours. */
+	size_t n = ddns_name_key(tmp, out);
+	if (n != len || !ddns_name_is_normal(out, n)) {
+		out[0] = '\0';
+		return DDNS_ECORRUPT;
+	}
+	return (int)n;
 }
 
 int ddns_mailbox_to_rname(const char *in, char out[DDNS_NAME_BUF])

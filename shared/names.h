@@ -63,7 +63,8 @@ const char *ddns_name_parent(const char *name);
 size_t ddns_name_key(const char *name, char out[DDNS_NAME_BUF]);
 
 /* Inverse of ddns_name_key: KEY of LEN bytes back to a name.  Returns the
- * length, or DDNS_ECORRUPT when LEN is out of range. */
+ * length, or DDNS_ECORRUPT when the result would not be a normalised name
+ * (empty labels, bad characters, out of range). */
 int ddns_name_from_key(const char *key, size_t len, char out[DDNS_NAME_BUF]);
 
 /*

@@ -185,6 +185,12 @@ static void test_key(void)
 	CHECK_STR(key, "single");
 	CHECK_INT(ddns_name_from_key("", 0, back), DDNS_ECORRUPT);
 	CHECK_INT(ddns_name_from_key("a\0b", 3, back), DDNS_ECORRUPT);
+	/* Found by fuzzing: keys that reverse into something not a name. */
+	CHECK_INT(ddns_name_from_key("\x1e.", 2, back), DDNS_ECORRUPT);
+	CHECK_INT(ddns_name_from_key("org.", 4, back), DDNS_ECORRUPT);
+	CHECK_INT(ddns_name_from_key(".org", 4, back), DDNS_ECORRUPT);
+	CHECK_INT(ddns_name_from_key("org..a", 6, back), DDNS_ECORRUPT);
+	CHECK_INT(ddns_name_from_key("org.Ex", 6, back), DDNS_ECORRUPT);
 }
 
 static void test_mailbox(void)
