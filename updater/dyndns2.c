@@ -322,10 +322,15 @@ static int take_addr(const struct ddns_addr *a, int want, struct ddns_addr *v4,
 static int take_list(const struct ddns_d2_field *f, int want,
 		     struct ddns_addr *v4, struct ddns_addr *v6)
 {
-	const char *s = f->p, *end = f->p + f->len;
+	const char *s, *end;
 	unsigned count = 0;
 
-	while (f->set && s < end) {
+	/* An absent parameter has no pointer: no arithmetic on it (UB). */
+	if (!f->set || !f->p)
+		return 0;
+	s = f->p;
+	end = f->p + f->len;
+	while (s < end) {
 		const char *comma = memchr(s, ',', (size_t)(end - s));
 		const char *e = comma ? comma : end, *a = s;
 		size_t len = (size_t)(e - s);

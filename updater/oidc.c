@@ -284,9 +284,12 @@ static bool offers(const json_t *doc, const char *key, const char *const *want,
 	return false;
 }
 
-/* Copy endpoint KEY of DOC into OUT; it must be allowed for HTTP. */
+/* Copy endpoint KEY of DOC into OUT; it must be allowed for HTTP, and be
+ * https when HTTPS_ONLY (an https issuer must not send us, with the client
+ * secret or tokens, to plain http, not even on loopback). */
 static bool endpoint(const json_t *doc, const char *key, bool required,
-		     bool allow_http, char out[DDNS_OIDC_URL_MAX + 1])
+		     bool allow_http, bool https_only,
+		     char out[DDNS_OIDC_URL_MAX + 1])
 {
 	const json_t *v = json_object_get(doc, key);
 
@@ -294,14 +297,15 @@ static bool endpoint(const json_t *doc, const char *key, bool required,
 	if (!v)
 		return !required;
 	if (!json_is_string(v) || json_string_length(v) > DDNS_OIDC_URL_MAX ||
-	    !ddns_httpc_url_allowed(json_string_value(v), allow_http))
+	    !ddns_httpc_url_allowed(json_string_value(v), allow_http) ||
+	    (https_only && strncmp(json_string_value(v), "https://", 8) != 0))
 		return false;
 	memcpy(out, json_string_value(v), json_string_length(v) + 1);
 	return true;
 }
 
 static const char *disc_check(const json_t *doc, bool allow_http,
-			      struct ddns_oidc_discovery *d)
+			      bool https_only, struct ddns_oidc_discovery *d)
 {
 	static const char *const code[] = {"code", NULL};
 	static const char *const s256[] = {"S256", NULL};
@@ -310,14 +314,15 @@ static const char *disc_check(const json_t *doc, bool allow_http,
 	static const char *const post[] = {"client_secret_post", NULL};
 
 	if (!endpoint(doc, "authorization_endpoint", true, allow_http,
-		      d->authorization_endpoint))
+		      https_only, d->authorization_endpoint))
 		return "authorization_endpoint missing or not https";
-	if (!endpoint(doc, "token_endpoint", true, allow_http,
+	if (!endpoint(doc, "token_endpoint", true, allow_http, https_only,
 		      d->token_endpoint))
 		return "token_endpoint missing or not https";
-	if (!endpoint(doc, "jwks_uri", true, allow_http, d->jwks_uri))
+	if (!endpoint(doc, "jwks_uri", true, allow_http, https_only,
+		      d->jwks_uri))
 		return "jwks_uri missing or not https";
-	if (!endpoint(doc, "userinfo_endpoint", false, allow_http,
+	if (!endpoint(doc, "userinfo_endpoint", false, allow_http, https_only,
 		      d->userinfo_endpoint))
 		return "userinfo_endpoint not https";
 	if (!offers(doc, "response_types_supported", code, true))
@@ -350,7 +355,9 @@ int ddns_oidc_discovery_parse(const char *json, size_t len, const char *issuer,
 	else if (!iss || strcmp(iss, issuer) != 0)
 		w = "its issuer is not the configured one";
 	else
-		w = disc_check(doc, allow_http, out);
+		w = disc_check(doc, allow_http,
+			       strncmp(issuer, "https://", 8) == 0 && !allow_http,
+			       out);
 	if (!w)
 		snprintf(out->issuer, sizeof out->issuer, "%s", iss);
 	json_decref(doc);
@@ -392,9 +399,12 @@ void ddns_oidc_map_profile(const json_t *c, struct ddns_oidc_identity *id)
 	if (name && *name) {
 		copy_text(id->name, sizeof id->name, name);
 	} else if (given || family) {
-		snprintf(both, sizeof both, "%.*s%s%.*s", DDNS_USER_DISPLAY_MAX,
-			 given ? given : "", given && family ? " " : "",
-			 DDNS_USER_DISPLAY_MAX, family ? family : "");
+		/* Each part cut at a character boundary before joining, so no
+		 * partial character ends up inside the name. */
+		char g[DDNS_USER_DISPLAY_MAX + 1], f[DDNS_USER_DISPLAY_MAX + 1];
+		copy_text(g, sizeof g, given ? given : "");
+		copy_text(f, sizeof f, family ? family : "");
+		snprintf(both, sizeof both, "%s%s%s", g, *g && *f ? " " : "", f);
 		copy_text(id->name, sizeof id->name, both);
 	}
 	if (user)

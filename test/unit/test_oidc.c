@@ -239,13 +239,16 @@ static void test_discovery(void)
 	CHECK_INT(disc(iss, "id_token_signing_alg_values_supported",
 		       "[\"ES256\"]", &d, &why),
 		  0);
-	/* plain http endpoints only on loopback */
+	/* an https issuer's endpoints are https: not even loopback http
+	 * (found by fuzzing: the client secret would go out in clear) */
 	CHECK_INT(disc(iss, "token_endpoint", "\"http://idp.example.org/t\"",
 		       &d, &why),
 		  E);
 	CHECK_INT(
 	    disc(iss, "token_endpoint", "\"http://127.0.0.1:9/t\"", &d, &why),
-	    0);
+	    E);
+	CHECK_INT(disc(iss, "jwks_uri", "\"http://localhost/certs\"", &d, &why),
+		  E);
 	CHECK_INT(disc("http://127.0.0.1:5556", NULL, NULL, &d, &why), 0);
 	CHECK_INT(ddns_oidc_discovery_parse("[]", 2, iss, false, &d, &why), E);
 	CHECK_INT(ddns_oidc_discovery_parse("{", 1, iss, false, &d, &why), E);
@@ -322,6 +325,17 @@ static void test_profile(void)
 	c = json_pack("{s:s}", "name", longname);
 	ddns_oidc_map_profile(c, &id);
 	CHECK_INT(strlen(id.name), 128);
+	json_decref(c);
+	/* found by fuzzing: a long given_name cut inside a character and then
+	 * joined to the family name left a broken character in the middle */
+	char given[300] = "a";
+	for (int i = 0; i < 100; i++)
+		memcpy(given + 1 + 2 * i, "\xc3\xa9", 3);
+	c = json_pack("{s:s,s:s}", "given_name", given, "family_name", "B");
+	memset(&id, 0, sizeof id);
+	ddns_oidc_map_profile(c, &id);
+	CHECK(ddns_text_valid(id.name, strlen(id.name)));
+	CHECK(strlen(id.name) <= DDNS_USER_DISPLAY_MAX);
 	json_decref(c);
 }
 
