@@ -172,30 +172,6 @@ static void zone_changed(ddns_api *api, const char *zone)
 /* ---- JSON of the store's records -------------------------------------------
  */
 
-static json_t *time_json(int64_t t)
-{
-	char s[DDNS_HTTP_TIME_BUF];
-
-	if (t == 0)
-		return json_null();
-	ddns_http_time(t, s);
-	return json_string(s);
-}
-
-static json_t *addr_json(const struct ddns_host *h, int family)
-{
-	struct ddns_addr a = {.family = family};
-	char s[DDNS_ADDR_STRLEN];
-
-	if (family == AF_INET && (h->flags & DDNS_HOST_V4))
-		a.u.v4 = h->v4;
-	else if (family == AF_INET6 && (h->flags & DDNS_HOST_V6))
-		a.u.v6 = h->v6;
-	else
-		return json_null();
-	return json_string(ddns_addr_format(&a, s, sizeof s));
-}
-
 /* The label of FQDN left of ZONE into OUT. */
 static void host_label(const char *fqdn, const char *zone, char *out,
 		       size_t cap)
@@ -218,10 +194,10 @@ static json_t *host_json(const struct ddns_host_view *v)
 	if (!o || json_object_set_new(o, "fqdn", json_string(h->fqdn)) ||
 	    json_object_set_new(o, "name", json_string(name)) ||
 	    json_object_set_new(o, "zone", json_string(v->zone)) ||
-	    json_object_set_new(o, "ipv4", addr_json(h, AF_INET)) ||
-	    json_object_set_new(o, "ipv6", addr_json(h, AF_INET6)) ||
-	    json_object_set_new(o, "updated", time_json(h->updated)) ||
-	    json_object_set_new(o, "created", time_json(h->created)) ||
+	    json_object_set_new(o, "ipv4", ddns_json_host_addr(h, AF_INET)) ||
+	    json_object_set_new(o, "ipv6", ddns_json_host_addr(h, AF_INET6)) ||
+	    json_object_set_new(o, "updated", ddns_json_time(h->updated)) ||
+	    json_object_set_new(o, "created", ddns_json_time(h->created)) ||
 	    json_object_set_new(o, "comment", json_string(v->comment)) ||
 	    json_object_set_new(o, "wildcard",
 				json_boolean(h->flags & DDNS_HOST_WILDCARD)) ||
@@ -239,7 +215,7 @@ static json_t *host_json(const struct ddns_host_view *v)
 				json_integer(h->server_faults)) ||
 	    json_object_set_new(o, "auth_faults",
 				json_integer(h->auth_faults)) ||
-	    json_object_set_new(o, "last_fault", time_json(h->last_fault)) ||
+	    json_object_set_new(o, "last_fault", ddns_json_time(h->last_fault)) ||
 	    json_object_set_new(o, "last_fault_text",
 				v->fault_text[0] ? json_string(v->fault_text)
 						 : json_null()) ||

@@ -2,6 +2,7 @@
  * http_util.c -- shared HTTP helpers of the portal side (http_util.h).
  */
 #include "http_util.h"
+#include "store.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -535,4 +536,28 @@ void ddns_http_hold_end(ddns_http_hold *h)
 	if (h->ev)
 		event_free(h->ev);
 	free(h);
+}
+
+json_t *ddns_json_time(int64_t t)
+{
+	char s[DDNS_HTTP_TIME_BUF];
+
+	if (t == 0)
+		return json_null();
+	ddns_http_time(t, s);
+	return json_string(s);
+}
+
+json_t *ddns_json_host_addr(const struct ddns_host *h, int family)
+{
+	struct ddns_addr a = {.family = family};
+	char s[DDNS_ADDR_STRLEN];
+
+	if (family == AF_INET && (h->flags & DDNS_HOST_V4))
+		a.u.v4 = h->v4;
+	else if (family == AF_INET6 && (h->flags & DDNS_HOST_V6))
+		a.u.v6 = h->v6;
+	else
+		return json_null();
+	return json_string(ddns_addr_format(&a, s, sizeof s));
 }

@@ -180,4 +180,13 @@ ddns_http_hold *ddns_http_hold_new(struct evhttp_request *req,
 /* Stop watching; NULL is accepted. */
 void ddns_http_hold_end(ddns_http_hold *h);
 
+/* JSON of a Unix time as RFC 3339 UTC ("2026-11-29T10:00:00Z"), or null
+ * for 0.  New reference, or NULL on allocation failure. */
+json_t *ddns_json_time(int64_t t);
+
+struct ddns_host;
+/* JSON of host H's address of FAMILY (AF_INET / AF_INET6) in canonical
+ * text, or null when it has none.  New reference. */
+json_t *ddns_json_host_addr(const struct ddns_host *h, int family);
+
 #endif

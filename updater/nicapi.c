@@ -88,28 +88,10 @@ bool ddns_nic_parse_bool(const char *v, bool *on)
 /* ---- JSON ------------------------------------------------------------------
  */
 
+/* The time of the last update of a family the host has, else null. */
 static json_t *time_or_null(int64_t t, bool has)
 {
-	char s[DDNS_HTTP_TIME_BUF];
-
-	if (!has || t == 0)
-		return json_null();
-	ddns_http_time(t, s);
-	return json_string(s);
-}
-
-static json_t *addr_or_null(const struct ddns_host *h, int family)
-{
-	struct ddns_addr a = {.family = family};
-	char s[DDNS_ADDR_STRLEN];
-
-	if (family == AF_INET && (h->flags & DDNS_HOST_V4))
-		a.u.v4 = h->v4;
-	else if (family == AF_INET6 && (h->flags & DDNS_HOST_V6))
-		a.u.v6 = h->v6;
-	else
-		return json_null();
-	return json_string(ddns_addr_format(&a, s, sizeof s));
+	return has ? ddns_json_time(t) : json_null();
 }
 
 static void label_of(const struct ddns_host_view *v, char *out, size_t cap)
@@ -144,10 +126,10 @@ static json_t *nic_host_json(const struct ddns_host_view *v)
 	    abuse, "last_update_ipv4",
 	    time_or_null(h->updated, h->flags & DDNS_HOST_V4),
 	    "tls_update_ipv4", (h->flags & DDNS_HOST_TLS4) != 0, "ipv4",
-	    addr_or_null(h, AF_INET), "last_update_ipv6",
+	    ddns_json_host_addr(h, AF_INET), "last_update_ipv6",
 	    time_or_null(h->updated, h->flags & DDNS_HOST_V6),
 	    "tls_update_ipv6", (h->flags & DDNS_HOST_TLS6) != 0, "ipv6",
-	    addr_or_null(h, AF_INET6));
+	    ddns_json_host_addr(h, AF_INET6));
 }
 
 /* ---- parameters
