@@ -55,7 +55,9 @@ static const struct key keys[] = {
 	{"abuse", "auth_window", K_UINT, OFF(abuse_auth_window), 1, 86400},
 	{"backend", "listen", K_LIST_BACKEND, OFF(backend_listen), 0, 0},
 	{"backend", "socket_mode", K_OCTAL, OFF(backend_socket_mode), 0, 0777},
-	{"backend", "max_connections", K_UINT, OFF(backend_max_connections), 1, 100000},
+	/* Each backend connection holds an LMDB reader slot (1024 in all,
+	 * shared with the updater and ddnsctl): stay well below. */
+	{"backend", "max_connections", K_UINT, OFF(backend_max_connections), 1, 512},
 	{"pdns", "control_socket", K_STR, OFF(pdns_control_socket), 0, 0},
 	{"pdns", "purge_timeout_ms", K_UINT, OFF(pdns_purge_timeout_ms), 1, 60000},
 	{"portal", "public_url", K_URL, OFF(portal_public_url), 0, 0},

@@ -112,6 +112,9 @@ static void test_errors(void)
 	expect_error("[store]\npath = /x\n[updater]\ntrusted_proxies = 10.0.0.0/40\n", 4, "prefixes");
 	expect_error("[store]\npath = /x\n[updater]\ntls_listen = 127.0.0.1:8443\n", 0, "tls_cert and tls_key");
 	expect_error("[store]\npath = /x\n[abuse]\nauth_window = 0\n", 4, "auth_window");
+	/* more backend connections than LMDB reader slots would starve the
+	 * updater of read transactions */
+	expect_error("[store]\npath = /x\n[backend]\nmax_connections = 2000\n", 4, "max_connections");
 	/* A section with no keys is still checked. */
 	expect_error("[store]\npath = /x\n\n[bogus]\n", 4, "unknown section [bogus]");
 	/* libinih would split a long line silently: refused with its number. */
