@@ -1,12 +1,16 @@
 /*
  * rb_proto.c -- remote backend requests answered from the store.
  *
- * Requests are parsed with jansson after a length cap; replies are written
- * by hand into the caller's reusable buffer, so answering a lookup costs
- * no allocation beyond the parse.  Facts about what pdns 4.7 accepts are in
- * shared/reference/pdns-remote-backend.md; in short: ttl and domain_id are
- * numbers, auth is 0/1, names carry a trailing dot, an SOA is only ever
- * returned at a zone apex, and {"result":false} means "nothing".
+ * Requests are capped in length, then a lookup of the shape pdns sends is
+ * read by the strict flat parser (rb_flat.h); everything else is parsed
+ * with jansson.  Replies are written by hand into the caller's reusable
+ * buffer, and a zone read once is kept for the rest of its snapshot
+ * (struct rb_cache), so a lookup costs one host read from LMDB and no
+ * allocation once the buffer has grown.  Facts about what pdns 4.7 accepts
+ * are in shared/reference/pdns-remote-backend.md; in short: ttl and
+ * domain_id are numbers, auth is 0/1, names carry a trailing dot, an SOA
+ * is only ever returned at a zone apex, and {"result":false} means
+ * "nothing".
  */
 #include "rb_proto.h"
 
@@ -22,6 +26,7 @@
 #include "err.h"
 #include "log.h"
 #include "names.h"
+#include "rb_flat.h"
 
 /* SOA timers after the serial: refresh, retry, expire.  The minimum (the
  * negative-caching TTL) is the zone's own TTL, so a name registered after
@@ -45,20 +50,34 @@ struct rr_out {
 	unsigned n; /* records written so far */
 };
 
-typedef int (*method_fn)(ddns_txn *t, json_t *params, struct ddns_buf *out);
+/* A lookup's parameters, checked and normalised. */
+struct lookup_q {
+	char name[DDNS_NAME_BUF];
+	unsigned types;    /* RR_* */
+	long long zone_id; /* pdns's zone-id; -1: none */
+};
+
+typedef int (*method_fn)(struct rb_cache *cache, ddns_txn *t, json_t *params,
+			 struct ddns_buf *out);
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* Copy untrusted S into OUT (CAP bytes, CAP > 0), unprintable bytes as '?'
- * and cut at CAP - 1, so that a request cannot forge log lines. */
-static const char *log_safe(const char *s, char *out, size_t cap)
+/* Copy untrusted S (LEN bytes, or up to its NUL) into OUT (CAP bytes,
+ * CAP > 0), unprintable bytes as '?' and cut at CAP - 1, so that a request
+ * cannot forge log lines. */
+static const char *log_safe_n(const char *s, size_t len, char *out, size_t cap)
 {
 	size_t i;
 
-	for (i = 0; s && s[i] && i + 1 < cap; i++)
+	for (i = 0; s && i < len && s[i] && i + 1 < cap; i++)
 		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
 	out[i] = '\0';
 	return out;
+}
+
+static const char *log_safe(const char *s, char *out, size_t cap)
+{
+	return log_safe_n(s, (size_t)-1, out, cap);
 }
 
 int rb_reply_false(struct ddns_buf *out)
@@ -120,7 +139,7 @@ static int get_int(json_t *obj, const char *key, long long *out)
 	return 0;
 }
 
-static unsigned qtype_mask(const char *qtype)
+static unsigned qtype_mask(const char *qtype, size_t len)
 {
 	static const struct {
 		const char *name;
@@ -131,59 +150,119 @@ static unsigned qtype_mask(const char *qtype)
 	};
 
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-		if (strcasecmp(qtype, types[i].name) == 0)
+		if (strlen(types[i].name) == len &&
+		    strncasecmp(qtype, types[i].name, len) == 0)
 			return types[i].mask;
 	return 0;
 }
 
+/* Decimal V, without printf: this is on every lookup's path. */
+static void add_u32(struct ddns_buf *b, uint32_t v)
+{
+	char d[10];
+	size_t i = sizeof d;
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	ddns_buf_add(b, d + i, sizeof d - i);
+}
+
+/* S inside a JSON string, escaped as needed (no quotes added). */
+static void add_json_inner(struct ddns_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[6] = {'\\', (char)c, '0', '0', '0', '0'};
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		ddns_buf_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		if (c < 0x20) {
+			esc[1] = 'u';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+		}
+		ddns_buf_add(b, esc, c < 0x20 ? 6 : 2);
+	}
+	ddns_buf_add(b, run, (size_t)(s - run));
+}
+
 /* ---- records ---------------------------------------------------------- */
 
-/* Append one record: owner PREFIX + NAME + ".", TYPE, CONTENT, TTL.  Errors
- * are kept in o->b->failed and checked once the reply is complete. */
+/*
+ * Append one record: owner PREFIX + NAME + ".", TYPE, CONTENT, TTL.
+ * PREFIX and NAME are normalised names ("" or "*." and a name checked when
+ * it was read from the store), which never need escaping.  CONTENT is
+ * written by the caller between the quotes (add_json_inner when it may
+ * hold a quote or a backslash) after rr_open, then rr_close ends it.
+ * Errors are kept in o->b->failed and checked once the reply is complete.
+ */
+static void rr_open(struct rr_out *o, const char *type, const char *prefix,
+		    const char *name)
+{
+	ddns_buf_adds(o->b, o->n++ ? ",{\"qtype\":\"" : "{\"qtype\":\"");
+	ddns_buf_adds(o->b, type);
+	ddns_buf_adds(o->b, "\",\"qname\":\"");
+	ddns_buf_adds(o->b, prefix);
+	ddns_buf_adds(o->b, name);
+	ddns_buf_adds(o->b, ".\",\"content\":\"");
+}
+
+static void rr_close(struct rr_out *o, uint32_t ttl)
+{
+	ddns_buf_adds(o->b, "\",\"ttl\":");
+	add_u32(o->b, ttl);
+	ddns_buf_adds(o->b, ",\"domain_id\":");
+	add_u32(o->b, o->zone->id);
+	ddns_buf_adds(o->b, ",\"auth\":1,\"scopeMask\":0}");
+}
+
 static void rr_add(struct rr_out *o, const char *type, const char *prefix,
 		   const char *name, const char *content, uint32_t ttl)
 {
-	char owner[DDNS_NAME_BUF + 4];
-
-	snprintf(owner, sizeof owner, "%s%s.", prefix, name);
-	ddns_buf_adds(o->b, o->n++ ? ",{\"qtype\":\"" : "{\"qtype\":\"");
-	ddns_buf_adds(o->b, type);
-	ddns_buf_adds(o->b, "\",\"qname\":");
-	ddns_buf_json_str(o->b, owner);
-	ddns_buf_adds(o->b, ",\"content\":");
-	ddns_buf_json_str(o->b, content);
-	ddns_buf_printf(o->b,
-			",\"ttl\":%" PRIu32 ",\"domain_id\":%" PRIu32
-			",\"auth\":1,\"scopeMask\":0}",
-			ttl, o->zone->id);
+	rr_open(o, type, prefix, name);
+	add_json_inner(o->b, content);
+	rr_close(o, ttl);
 }
 
+/* "MNAME. RNAME. SERIAL REFRESH RETRY EXPIRE MINIMUM"; the RNAME's local
+ * part may hold "\." (escaped for JSON here). */
 static void rr_soa(struct rr_out *o)
 {
 	const struct ddns_zone *z = o->zone;
-	char content[2 * DDNS_NAME_BUF + 64];
-	const char *mname = z->n_ns ? z->ns[0] : z->name;
+	struct ddns_buf *b = o->b;
 
-	if (z->hostmaster[0])
-		snprintf(content, sizeof content,
-			 "%s. %s. %" PRIu32 " " RB_SOA_TIMERS " %" PRIu32,
-			 mname, z->hostmaster, z->serial, z->ttl);
-	else
-		snprintf(content, sizeof content,
-			 "%s. hostmaster.%s. %" PRIu32 " " RB_SOA_TIMERS
-			 " %" PRIu32,
-			 mname, z->name, z->serial, z->ttl);
-	rr_add(o, "SOA", "", z->name, content, RB_SOA_NS_TTL);
+	rr_open(o, "SOA", "", z->name);
+	ddns_buf_adds(b, z->n_ns ? z->ns[0] : z->name);
+	ddns_buf_adds(b, ". ");
+	if (z->hostmaster[0]) {
+		add_json_inner(b, z->hostmaster);
+	} else {
+		ddns_buf_adds(b, "hostmaster.");
+		ddns_buf_adds(b, z->name);
+	}
+	ddns_buf_adds(b, ". ");
+	add_u32(b, z->serial);
+	ddns_buf_adds(b, " " RB_SOA_TIMERS " ");
+	add_u32(b, z->ttl);
+	rr_close(o, RB_SOA_NS_TTL);
 }
 
 static void rr_ns(struct rr_out *o)
 {
 	const struct ddns_zone *z = o->zone;
-	char content[DDNS_NAME_BUF + 1];
 
 	for (unsigned i = 0; i < z->n_ns && i < DDNS_ZONE_NS_MAX; i++) {
-		snprintf(content, sizeof content, "%s.", z->ns[i]);
-		rr_add(o, "NS", "", z->name, content, RB_SOA_NS_TTL);
+		rr_open(o, "NS", "", z->name);
+		ddns_buf_adds(o->b, z->ns[i]);
+		ddns_buf_addc(o->b, '.');
+		rr_close(o, RB_SOA_NS_TTL);
 	}
 }
 
@@ -241,25 +320,67 @@ static void domain_info(struct ddns_buf *b, const struct ddns_zone *z)
 
 /* ---- lookup ----------------------------------------------------------- */
 
+/* The cached copy of zone ID read in snapshot SNAP, or NULL.  A cache of
+ * another snapshot is emptied and taken over for SNAP. */
+static const struct ddns_zone *cache_find(struct rb_cache *c, uint64_t snap,
+					  uint32_t id)
+{
+	if (!c || snap == 0)
+		return NULL;
+	if (c->snapshot != snap) {
+		c->snapshot = snap;
+		c->n = 0;
+		c->next = 0;
+		return NULL;
+	}
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->zone[i].id == id)
+			return &c->zone[i];
+	return NULL;
+}
+
+/* Keep Z (read in the cache's snapshot); returns the kept copy. */
+static const struct ddns_zone *cache_put(struct rb_cache *c,
+					 const struct ddns_zone *z)
+{
+	unsigned slot;
+
+	if (!c)
+		return z;
+	if (c->n < RB_ZONE_CACHE)
+		slot = c->n++;
+	else
+		slot = c->next++ % RB_ZONE_CACHE;
+	memcpy(&c->zone[slot], z, sizeof *z);
+	return &c->zone[slot];
+}
+
 /*
  * The zone to answer NAME from: the one pdns names by ZONE_ID when it gives
  * one (it passes back the domain_id of our SOA), else the deepest zone
- * containing NAME.  A wildcard "*.x" is placed by "x".  0 or ENOTFOUND.
+ * containing NAME.  A wildcard "*.x" is placed by "x".  *OUT points into
+ * CACHE or at TMP.  0 or ENOTFOUND.
  */
-static int lookup_zone(ddns_txn *t, const char *name, long long zone_id,
-		       struct ddns_zone *z)
+static int lookup_zone(struct rb_cache *cache, ddns_txn *t, const char *name,
+		       long long zone_id, struct ddns_zone *tmp,
+		       const struct ddns_zone **out)
 {
 	const char *base = strncmp(name, "*.", 2) == 0 ? name + 2 : name;
 	int rc;
 
 	if (zone_id <= 0 || zone_id > UINT32_MAX) {
-		rc = ddns_zone_find(t, base, z);
+		rc = ddns_zone_find(t, base, tmp);
+		*out = tmp;
 		return rc == 0 ? 0 : rc == DDNS_ENOZONE ? DDNS_ENOTFOUND : rc;
 	}
-	rc = ddns_zone_get_by_id(t, (uint32_t)zone_id, z);
-	if (rc != 0)
-		return rc;
-	return ddns_name_in_zone(base, z->name) ? 0 : DDNS_ENOTFOUND;
+	*out = cache_find(cache, ddns_txn_snapshot(t), (uint32_t)zone_id);
+	if (!*out) {
+		rc = ddns_zone_get_by_id(t, (uint32_t)zone_id, tmp);
+		if (rc != 0)
+			return rc;
+		*out = cache_put(cache, tmp);
+	}
+	return ddns_name_in_zone(base, (*out)->name) ? 0 : DDNS_ENOTFOUND;
 }
 
 /* Addresses of the host NAME (or, for "*.host", of a wildcard host). */
@@ -284,66 +405,105 @@ static int lookup_host(ddns_txn *t, struct rr_out *o, const char *name,
 }
 
 /*
- * The parameters of a lookup: the normalised NAME, the record types asked
- * and pdns's zone-id (-1: none).  0, 1 for a name or type never served
- * here (underscores, escapes, the root, TXT...), or DDNS_EINVAL.
+ * Check and normalise a lookup's QTYPE and QNAME (lengths given; both
+ * untrusted) into Q.  0, or 1 for a name or type never served here
+ * (underscores, escapes, the root, TXT...).
  */
-static int lookup_args(json_t *params, char name[DDNS_NAME_BUF],
-		       unsigned *types, long long *zone_id)
+static int lookup_prepare(const char *qtype, size_t tlen, const char *qname,
+			  size_t qlen, long long zone_id, struct lookup_q *q)
 {
-	const char *qtype, *qname;
 	char safe_type[16], safe_name[80];
-	size_t qlen;
 
-	if (get_str(params, "qtype", &qtype, NULL) ||
-	    get_str(params, "qname", &qname, &qlen) ||
-	    get_int(params, "zone-id", zone_id))
-		return DDNS_EINVAL;
 	log_debug("lookup %s %s zone-id %lld",
-		  log_safe(qtype, safe_type, sizeof safe_type),
-		  log_safe(qname, safe_name, sizeof safe_name), *zone_id);
-	*types = qtype_mask(qtype);
-	if (!*types || ddns_name_normalize_wild(qname, qlen, name) != 0)
+		  log_safe_n(qtype, tlen, safe_type, sizeof safe_type),
+		  log_safe_n(qname, qlen, safe_name, sizeof safe_name),
+		  zone_id);
+	q->zone_id = zone_id;
+	q->types = qtype_mask(qtype, tlen);
+	if (!q->types || ddns_name_normalize_wild(qname, qlen, q->name) != 0)
 		return 1;
 	return 0;
 }
 
-static int m_lookup(ddns_txn *t, json_t *params, struct ddns_buf *out)
+/* Answer the lookup Q into OUT. */
+static int lookup_answer(struct rb_cache *cache, ddns_txn *t,
+			 const struct lookup_q *q, struct ddns_buf *out)
 {
-	char name[DDNS_NAME_BUF], safe[80];
-	long long zone_id = -1;
-	struct ddns_zone z;
+	const struct ddns_zone *z = NULL;
+	struct ddns_zone tmp;
 	struct rr_out o;
-	unsigned types = 0;
+	char safe[80];
 	int rc;
 
-	rc = lookup_args(params, name, &types, &zone_id);
-	if (rc < 0) {
-		log_warn("lookup: qtype, qname or zone-id missing or mistyped");
-		return refuse(out, rc);
-	}
-	if (rc > 0)
-		return nothing(out);
-	rc = lookup_zone(t, name, zone_id, &z);
+	rc = lookup_zone(cache, t, q->name, q->zone_id, &tmp, &z);
 	if (rc == DDNS_ENOTFOUND)
 		return nothing(out);
 	if (rc != 0)
 		goto fail;
-	rr_begin(&o, out, &z);
-	if (strcmp(name, z.name) == 0) {
-		if (types & RR_SOA)
+	rr_begin(&o, out, z);
+	if (strcmp(q->name, z->name) == 0) {
+		if (q->types & RR_SOA)
 			rr_soa(&o);
-		if (types & RR_NS)
+		if (q->types & RR_NS)
 			rr_ns(&o);
 	}
-	rc = lookup_host(t, &o, name, types);
+	rc = lookup_host(t, &o, q->name, q->types);
 	if (rc != 0)
 		goto fail;
 	return rr_end(&o);
 fail:
-	log_err("lookup %s: %s", log_safe(name, safe, sizeof safe),
+	log_err("lookup %s: %s", log_safe(q->name, safe, sizeof safe),
 		ddns_strerror(rc));
 	return refuse(out, rc);
+}
+
+static int m_lookup(struct rb_cache *cache, ddns_txn *t, json_t *params,
+		    struct ddns_buf *out)
+{
+	const char *qtype, *qname;
+	size_t tlen, qlen;
+	long long zone_id = -1;
+	struct lookup_q q;
+
+	if (get_str(params, "qtype", &qtype, &tlen) ||
+	    get_str(params, "qname", &qname, &qlen) ||
+	    get_int(params, "zone-id", &zone_id)) {
+		log_warn("lookup: qtype, qname or zone-id missing or mistyped");
+		return refuse(out, DDNS_EINVAL);
+	}
+	if (lookup_prepare(qtype, tlen, qname, qlen, zone_id, &q) != 0)
+		return nothing(out);
+	return lookup_answer(cache, t, &q, out);
+}
+
+/*
+ * The hot path: a lookup in the flat shape pdns sends, answered without
+ * jansson.  Returns 1 when REQ is anything else (or a lookup with a
+ * mistyped member, which the general path refuses with its own message);
+ * otherwise what rb_handle returns.
+ */
+static int lookup_flat(struct rb_cache *cache, ddns_txn *t, const char *req,
+		       size_t len, struct ddns_buf *out)
+{
+	static const char *const want[] = {"qtype", "qname", "zone-id"};
+	const struct rb_flat_val *qtype, *qname, *zid;
+	struct rb_flat f;
+	struct lookup_q q;
+
+	if (rb_flat_parse(req, len, want, 3, &f) != 0 ||
+	    !rb_flat_is(&f.method, "lookup") || !f.has_params)
+		return 1;
+	qtype = &f.val[0];
+	qname = &f.val[1];
+	zid = &f.val[2];
+	if (qtype->kind != RB_FLAT_STR || qname->kind != RB_FLAT_STR ||
+	    (zid->kind != RB_FLAT_ABSENT && zid->kind != RB_FLAT_NULL &&
+	     zid->kind != RB_FLAT_INT))
+		return 1;
+	if (lookup_prepare(qtype->s, qtype->len, qname->s, qname->len,
+			   zid->kind == RB_FLAT_INT ? zid->n : -1, &q) != 0)
+		return nothing(out);
+	return lookup_answer(cache, t, &q, out);
 }
 
 /* ---- list (AXFR) ------------------------------------------------------ */
@@ -386,7 +546,8 @@ static int list_zone(ddns_txn *t, json_t *params, struct ddns_zone *z)
 	return ddns_zone_get(t, name, z);
 }
 
-static int m_list(ddns_txn *t, json_t *params, struct ddns_buf *out)
+static int m_list(struct rb_cache *cache, ddns_txn *t, json_t *params,
+		  struct ddns_buf *out)
 {
 	struct ddns_zone z;
 	struct rr_out o;
@@ -425,8 +586,8 @@ static int all_domains_cb(const struct ddns_zone *z, void *arg)
 	return o->b->failed ? DDNS_ENOMEM : 0;
 }
 
-static int m_get_all_domains(ddns_txn *t, json_t *params,
-			     struct ddns_buf *out)
+static int m_get_all_domains(struct rb_cache *cache, ddns_txn *t,
+			     json_t *params, struct ddns_buf *out)
 {
 	struct rr_out o = {.b = out};
 	int rc;
@@ -442,8 +603,8 @@ static int m_get_all_domains(ddns_txn *t, json_t *params,
 	return out->failed ? DDNS_ENOMEM : 0;
 }
 
-static int m_get_domain_info(ddns_txn *t, json_t *params,
-			     struct ddns_buf *out)
+static int m_get_domain_info(struct rb_cache *cache, ddns_txn *t,
+			     json_t *params, struct ddns_buf *out)
 {
 	char name[DDNS_NAME_BUF];
 	struct ddns_zone z;
@@ -473,8 +634,8 @@ static int m_get_domain_info(ddns_txn *t, json_t *params,
 
 /* No zone has metadata (no DNSSEC, no ALSO-NOTIFY): pdns 4.7 takes {} for
  * all of a zone's metadata and [] for one kind. */
-static int m_get_all_domain_metadata(ddns_txn *t, json_t *params,
-				     struct ddns_buf *out)
+static int m_get_all_domain_metadata(struct rb_cache *cache, ddns_txn *t,
+				     json_t *params, struct ddns_buf *out)
 {
 	const char *s;
 
@@ -487,8 +648,8 @@ static int m_get_all_domain_metadata(ddns_txn *t, json_t *params,
 	return out->failed ? DDNS_ENOMEM : 0;
 }
 
-static int m_get_domain_metadata(ddns_txn *t, json_t *params,
-				 struct ddns_buf *out)
+static int m_get_domain_metadata(struct rb_cache *cache, ddns_txn *t,
+				 json_t *params, struct ddns_buf *out)
 {
 	const char *s;
 
@@ -503,7 +664,8 @@ static int m_get_domain_metadata(ddns_txn *t, json_t *params,
 }
 
 /* Every connection-string option comes as a string; none matters here. */
-static int m_initialize(ddns_txn *t, json_t *params, struct ddns_buf *out)
+static int m_initialize(struct rb_cache *cache, ddns_txn *t, json_t *params,
+			struct ddns_buf *out)
 {
 	ddns_buf_reset(out);
 	ddns_buf_adds(out, "{\"result\":true}\n");
@@ -533,7 +695,9 @@ static method_fn method_find(const char *name)
 	return NULL;
 }
 
-int rb_handle(ddns_txn *t, const char *req, size_t len, struct ddns_buf *out)
+/* The general path: any request, parsed with jansson. */
+static int handle_json(struct rb_cache *cache, ddns_txn *t, const char *req,
+		       size_t len, struct ddns_buf *out)
 {
 	json_t *root = NULL, *params;
 	const char *method = NULL;
@@ -542,15 +706,10 @@ int rb_handle(ddns_txn *t, const char *req, size_t len, struct ddns_buf *out)
 	char safe[80];
 	int rc;
 
-	if (len > RB_LINE_MAX) {
-		log_warn("request of %zu bytes refused (limit %d)", len,
-			 RB_LINE_MAX);
-		return refuse(out, DDNS_ETOOBIG);
-	}
 	root = json_loadb(req, len, 0, &jerr);
 	if (!root) {
-		log_warn("malformed request: %s", log_safe(jerr.text, safe,
-							    sizeof safe));
+		log_warn("malformed request: %s",
+			 log_safe(jerr.text, safe, sizeof safe));
 		return refuse(out, DDNS_EINVAL);
 	}
 	params = json_object_get(root, "parameters");
@@ -567,10 +726,46 @@ int rb_handle(ddns_txn *t, const char *req, size_t len, struct ddns_buf *out)
 		rc = refuse(out, DDNS_EINVAL);
 		goto done;
 	}
-	rc = fn(t, params, out);
-	if (out->failed)
-		rc = DDNS_ENOMEM;
+	rc = fn(cache, t, params, out);
 done:
 	json_decref(root);
 	return rc;
+}
+
+/* Refuse what is over the length cap; 0 if REQ may be parsed. */
+static int check_len(size_t len, struct ddns_buf *out)
+{
+	if (len <= RB_LINE_MAX)
+		return 0;
+	log_warn("request of %zu bytes refused (limit %d)", len, RB_LINE_MAX);
+	return refuse(out, DDNS_ETOOBIG);
+}
+
+int rb_handle_cached(struct rb_cache *cache, ddns_txn *t, const char *req,
+		     size_t len, struct ddns_buf *out)
+{
+	int rc = check_len(len, out);
+
+	if (rc != 0)
+		return rc;
+	rc = lookup_flat(cache, t, req, len, out);
+	if (rc == 1)
+		rc = handle_json(cache, t, req, len, out);
+	return out->failed ? DDNS_ENOMEM : rc;
+}
+
+int rb_handle(ddns_txn *t, const char *req, size_t len, struct ddns_buf *out)
+{
+	return rb_handle_cached(NULL, t, req, len, out);
+}
+
+int rb_handle_json(ddns_txn *t, const char *req, size_t len,
+		   struct ddns_buf *out)
+{
+	int rc = check_len(len, out);
+
+	if (rc != 0)
+		return rc;
+	rc = handle_json(NULL, t, req, len, out);
+	return out->failed ? DDNS_ENOMEM : rc;
 }

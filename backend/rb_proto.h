@@ -14,6 +14,7 @@
 #define DDNS_RB_PROTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "store.h"
@@ -27,6 +28,21 @@
 
 /* The reply to anything refused, line end included. */
 #define RB_REPLY_FALSE "{\"result\":false}\n"
+
+/* Zones a cache keeps at once. */
+#define RB_ZONE_CACHE 4
+
+/*
+ * Zones read for earlier lookups, valid as long as the store is unchanged:
+ * they belong to one snapshot (ddns_txn_snapshot), and the first request
+ * made in another snapshot empties the cache.  One cache serves every
+ * transaction on one store handle; zero-initialise it before first use.
+ */
+struct rb_cache {
+	uint64_t snapshot; /* 0: nothing kept */
+	unsigned n, next;
+	struct ddns_zone zone[RB_ZONE_CACHE];
+};
 
 /*
  * Answer the request REQ of LEN bytes (need not be NUL-terminated; a final
@@ -42,6 +58,17 @@
  * nothing usable (out->failed): send RB_REPLY_FALSE instead.
  */
 int rb_handle(ddns_txn *t, const char *req, size_t len, struct ddns_buf *out);
+
+/* rb_handle with CACHE (NULL: none), which lookups use and fill.  The
+ * answers are the same as rb_handle's; only fewer reads are made. */
+int rb_handle_cached(struct rb_cache *cache, ddns_txn *t, const char *req,
+		     size_t len, struct ddns_buf *out);
+
+/* rb_handle without its fast path: every request parsed by jansson, and no
+ * cache.  The replies are byte for byte rb_handle's; this exists for the
+ * tests and fuzzers that check so. */
+int rb_handle_json(ddns_txn *t, const char *req, size_t len,
+		   struct ddns_buf *out);
 
 /* Empty OUT and put RB_REPLY_FALSE in it.  Returns 0 or DDNS_ENOMEM. */
 int rb_reply_false(struct ddns_buf *out);

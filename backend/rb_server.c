@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -36,19 +35,27 @@
 #define RB_WRITE_TIMEOUT 30       /* seconds pdns may take to read a reply */
 #define RB_HTTP_TIMEOUT 120       /* seconds; pdns reconnects after idling */
 #define RB_HTTP_HEADERS_MAX 8192
+#define RB_READ_CHUNK 4096        /* bytes asked of each read() */
 
 /* One stream connection (unix socket, or the pipe's two descriptors). */
 struct rb_conn {
 	rb_server *srv;
-	struct bufferevent *in, *out; /* one bufferevent except for the pipe */
-	ddns_txn *txn;                /* begun at the first request */
-	struct ddns_buf reply;        /* reused for every reply */
+	int in_fd, out_fd;        /* the same socket except for the pipe */
+	struct event *rev, *wev;  /* readable; writable with a timeout */
+	ddns_txn *txn;            /* begun at the first request */
+	char *ibuf;               /* input not yet answered */
+	size_t ilen, icap;
+	struct ddns_buf reply;    /* reused for every reply */
+	struct ddns_buf pending;  /* output the peer has not taken yet */
+	size_t poff;              /* ... from this offset */
 	unsigned long id;
-	bool pipe;
+	bool pipe;       /* the pipe connector: its end ends the process */
+	bool own_fd;     /* a socket, closed with the connection */
 	bool eof;        /* no more input will come */
 	bool paused;     /* reading stopped until the output drains */
 	bool discarding; /* inside an over-long line: drop up to its end */
 	bool closing;    /* free once the replies are written */
+	bool broken;     /* a write failed: free at once */
 	struct rb_conn *prev, *next;
 };
 
@@ -71,9 +78,8 @@ struct rb_server {
 	struct http_peer *http_peers; /* HTTP connections counted */
 	ddns_txn *http_txn; /* shared: HTTP requests are answered one by one */
 	struct ddns_buf http_reply;
+	struct rb_cache cache; /* zones of the current snapshot, for all */
 };
-
-static void conn_process(struct rb_conn *c);
 
 /* ---- listen entries --------------------------------------------------- */
 
@@ -145,7 +151,7 @@ static void serve(rb_server *s, ddns_txn **txn, const char *line,
 	int rc = txn_fresh(s, txn);
 
 	if (rc == 0) {
-		rb_handle(*txn, line, len, reply);
+		rb_handle_cached(&s->cache, *txn, line, len, reply);
 		ddns_txn_reset(*txn);
 	} else {
 		log_err("cannot begin a read transaction: %s",
@@ -174,6 +180,37 @@ static void log_full(rb_server *s)
 
 /* ---- stream connections ----------------------------------------------- */
 
+/*
+ * Stream connections do their own reads and writes on the descriptors
+ * (no bufferevent): a request costs one read and one write, where
+ * bufferevents add an ioctl(FIONREAD) and two epoll_ctl calls per reply.
+ * pdns sends one request and waits for its reply, so a write almost always
+ * completes at once; only what the peer did not take is kept in PENDING,
+ * with a write event (and its timeout) until it drains.
+ */
+
+/* Make room for at least RB_READ_CHUNK more input bytes.  Input past
+ * RB_LINE_MAX without a newline is dropped first, so the buffer stays
+ * under twice that.  0 or DDNS_ENOMEM. */
+static int conn_in_reserve(struct rb_conn *c)
+{
+	size_t cap = c->icap ? c->icap : RB_READ_CHUNK;
+	char *p;
+
+	while (cap - c->ilen < RB_READ_CHUNK)
+		cap *= 2;
+	if (cap == c->icap)
+		return 0;
+	if (cap > 4 * (size_t)RB_LINE_MAX)
+		return DDNS_ETOOBIG; /* cannot happen: lines are capped first */
+	p = realloc(c->ibuf, cap);
+	if (!p)
+		return DDNS_ENOMEM;
+	c->ibuf = p;
+	c->icap = cap;
+	return 0;
+}
+
 static void conn_free(struct rb_conn *c)
 {
 	rb_server *s = c->srv;
@@ -188,20 +225,60 @@ static void conn_free(struct rb_conn *c)
 	log_debug("connection %lu closed", c->id);
 	ddns_txn_abort(c->txn);
 	ddns_buf_free(&c->reply);
-	if (c->out != c->in)
-		bufferevent_free(c->out);
-	bufferevent_free(c->in);
+	ddns_buf_free(&c->pending);
+	free(c->ibuf);
+	event_free(c->rev);
+	event_free(c->wev);
+	if (c->own_fd)
+		evutil_closesocket(c->in_fd);
 	if (c->pipe)
 		event_base_loopbreak(s->base);
 	free(c);
 }
 
+/* Write as much of DATA as the descriptor takes now.  Returns the count
+ * written, or -1 (logged) when the connection is broken. */
+static ssize_t conn_write_now(struct rb_conn *c, const char *data,
+			      size_t len)
+{
+	ssize_t n;
+
+	do
+		n = write(c->out_fd, data, len);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	log_info("connection %lu: %s", c->id, strerror(errno));
+	return -1;
+}
+
+/* Queue DATA after what is pending, or write it at once if nothing is.
+ * A failure marks the connection broken. */
 static void conn_send(struct rb_conn *c, const char *data, size_t len)
 {
-	if (bufferevent_write(c->out, data, len) != 0) {
-		log_err("connection %lu: cannot queue a reply", c->id);
-		c->closing = true;
+	struct timeval wto = {RB_WRITE_TIMEOUT, 0};
+	ssize_t n = 0;
+
+	if (c->broken)
+		return;
+	if (c->pending.len == c->poff) {
+		n = conn_write_now(c, data, len);
+		if (n < 0) {
+			c->broken = true;
+			return;
+		}
+		if ((size_t)n == len)
+			return;
 	}
+	if (ddns_buf_add(&c->pending, data + n, len - (size_t)n) != 0) {
+		log_err("connection %lu: cannot queue a reply", c->id);
+		c->broken = true;
+		return;
+	}
+	if (!event_pending(c->wev, EV_WRITE, NULL))
+		event_add(c->wev, &wto);
 }
 
 static void conn_answer(struct rb_conn *c, const char *line, size_t len)
@@ -213,144 +290,154 @@ static void conn_answer(struct rb_conn *c, const char *line, size_t len)
 	conn_send(c, data, dlen);
 }
 
-/*
- * Consume one line of IN (answered, or dropped while discarding).  Returns
- * 0 when something was consumed, 1 when a whole line is not there yet.
- */
-static int conn_one(struct rb_conn *c, struct evbuffer *in)
+/* Answer (or, while discarding, drop) each whole line buffered; returns
+ * how many input bytes were consumed. */
+static size_t conn_lines(struct rb_conn *c)
 {
-	size_t eol_len = 0, len = evbuffer_get_length(in);
-	struct evbuffer_ptr p;
-	const char *line;
+	size_t off = 0, len;
+	const char *nl;
 
-	if (len == 0)
-		return 1;
-	p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
-	if (c->discarding) {
-		evbuffer_drain(in, p.pos < 0 ? len : (size_t)p.pos + eol_len);
-		c->discarding = p.pos < 0;
-		return c->discarding;
+	while (!c->broken && c->pending.len - c->poff < RB_OUT_HIGH &&
+	       (nl = memchr(c->ibuf + off, '\n', c->ilen - off))) {
+		len = (size_t)(nl - (c->ibuf + off));
+		if (c->discarding) {
+			c->discarding = false;
+		} else if (len > RB_LINE_MAX) {
+			log_warn("connection %lu: request line over %d bytes "
+				 "refused", c->id, RB_LINE_MAX);
+			conn_send(c, RB_REPLY_FALSE, sizeof RB_REPLY_FALSE - 1);
+		} else {
+			conn_answer(c, c->ibuf + off, len);
+		}
+		off += len + 1;
 	}
-	if (p.pos < 0 && len <= RB_LINE_MAX)
-		return 1;
-	if (p.pos < 0 || (size_t)p.pos > RB_LINE_MAX) {
+	return off;
+}
+
+/*
+ * Answer every whole line buffered, unless too much output is waiting;
+ * then handle an over-long partial line and the end of input.  May free C.
+ */
+static void conn_process(struct rb_conn *c)
+{
+	size_t used = conn_lines(c);
+
+	memmove(c->ibuf, c->ibuf + used, c->ilen - used);
+	c->ilen -= used;
+	c->paused = c->pending.len - c->poff >= RB_OUT_HIGH;
+	if (c->paused) {
+		event_del(c->rev); /* resumed once the output drains */
+	} else if (c->discarding) {
+		c->ilen = 0; /* still inside the over-long line */
+	} else if (c->ilen > RB_LINE_MAX) {
 		log_warn("connection %lu: request line over %d bytes refused",
 			 c->id, RB_LINE_MAX);
 		conn_send(c, RB_REPLY_FALSE, sizeof RB_REPLY_FALSE - 1);
 		c->discarding = true;
-		return 0;
+		c->ilen = 0;
+	} else if (c->eof) {
+		/* a last request without its newline is still answered */
+		if (c->ilen)
+			conn_answer(c, c->ibuf, c->ilen);
+		c->ilen = 0;
+		c->closing = true;
+		event_del(c->rev);
 	}
-	line = (const char *)evbuffer_pullup(in, p.pos + eol_len);
-	conn_answer(c, line ? line : "", p.pos);
-	evbuffer_drain(in, p.pos + eol_len);
-	return 0;
-}
-
-/* At end of input, a last request without its newline is still answered. */
-static void conn_last(struct rb_conn *c, struct evbuffer *in)
-{
-	size_t len = evbuffer_get_length(in);
-	const char *line;
-
-	if (len && !c->discarding) {
-		line = (const char *)evbuffer_pullup(in, -1);
-		conn_answer(c, line ? line : "", len);
-	}
-	evbuffer_drain(in, len);
-	c->closing = true;
-}
-
-/* Answer every whole line buffered, unless too much output is waiting;
- * may free C. */
-static void conn_process(struct rb_conn *c)
-{
-	struct evbuffer *in = bufferevent_get_input(c->in);
-	struct evbuffer *out = bufferevent_get_output(c->out);
-
-	while (!c->closing) {
-		if (evbuffer_get_length(out) >= RB_OUT_HIGH) {
-			c->paused = true;
-			bufferevent_disable(c->in, EV_READ);
-			return;
-		}
-		if (conn_one(c, in) != 0)
-			break;
-	}
-	if (c->eof && !c->closing)
-		conn_last(c, in);
-	if (c->closing && evbuffer_get_length(out) == 0)
+	if (c->broken || (c->closing && c->pending.len == c->poff))
 		conn_free(c);
 }
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
-{
-	conn_process(arg);
-}
-
-/* The output is empty: close, or read again after a pause. */
-static void conn_write_cb(struct bufferevent *bev, void *arg)
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rb_conn *c = arg;
+	ssize_t n;
 
-	if (c->closing) {
+	if (conn_in_reserve(c) != 0) {
+		log_err("connection %lu: out of memory", c->id);
 		conn_free(c);
 		return;
 	}
-	if (c->paused) {
-		c->paused = false;
-		bufferevent_enable(c->in, EV_READ);
-		conn_process(c);
+	n = read(c->in_fd, c->ibuf + c->ilen, c->icap - c->ilen);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		      errno == EINTR))
+		return;
+	if (n < 0) {
+		log_info("connection %lu: %s", c->id, strerror(errno));
+		conn_free(c);
+		return;
 	}
-}
-
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct rb_conn *c = arg;
-
-	if ((what & BEV_EVENT_EOF) && bev == c->in && !(what & BEV_EVENT_ERROR)) {
+	if (n == 0)
 		c->eof = true;
-		conn_process(c);
-		return;
-	}
-	if (what & BEV_EVENT_ERROR)
-		log_info("connection %lu: %s", c->id,
-			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-	else if (what & BEV_EVENT_TIMEOUT)
+	c->ilen += (size_t)n;
+	conn_process(c);
+}
+
+/* The descriptor takes output again (or the write timeout expired). */
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rb_conn *c = arg;
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
 		log_warn("connection %lu: reply not read in %d s", c->id,
 			 RB_WRITE_TIMEOUT);
-	conn_free(c);
+		conn_free(c);
+		return;
+	}
+	n = conn_write_now(c, c->pending.data + c->poff,
+			   c->pending.len - c->poff);
+	if (n < 0) {
+		conn_free(c);
+		return;
+	}
+	c->poff += (size_t)n;
+	if (c->poff < c->pending.len)
+		return;
+	if (c->pending.cap > RB_OUT_HIGH)
+		ddns_buf_free(&c->pending); /* an AXFR's worth: give it back */
+	ddns_buf_reset(&c->pending);
+	c->poff = 0;
+	event_del(c->wev);
+	if (c->closing) {
+		conn_free(c);
+	} else if (c->paused) {
+		event_add(c->rev, NULL);
+		conn_process(c);
+	}
 }
 
-/* Take IN and OUT (freed with the connection).  0 or DDNS_ENOMEM. */
-static int conn_new(rb_server *s, struct bufferevent *in,
-		    struct bufferevent *out, bool pipe)
+/* A connection reading IN_FD and writing OUT_FD (non-blocking; a socket
+ * is closed with the connection, the pipe's descriptors are not).  0 or
+ * DDNS_ENOMEM. */
+static int conn_new(rb_server *s, int in_fd, int out_fd, bool pipe)
 {
-	struct timeval wto = {RB_WRITE_TIMEOUT, 0};
 	struct rb_conn *c = calloc(1, sizeof *c);
 
 	if (!c)
 		return DDNS_ENOMEM;
 	c->srv = s;
-	c->in = in;
-	c->out = out;
+	c->in_fd = in_fd;
+	c->out_fd = out_fd;
 	c->pipe = pipe;
+	c->own_fd = !pipe;
+	c->rev = event_new(s->base, in_fd, EV_READ | EV_PERSIST, conn_read_cb,
+			   c);
+	c->wev = event_new(s->base, out_fd, EV_WRITE | EV_PERSIST,
+			   conn_write_cb, c);
+	if (!c->rev || !c->wev || event_add(c->rev, NULL) != 0) {
+		if (c->rev)
+			event_free(c->rev);
+		if (c->wev)
+			event_free(c->wev);
+		free(c);
+		return DDNS_ENOMEM;
+	}
 	c->id = ++s->next_id;
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
 	s->n_conn++;
-	/* Reading stops once a line could not be a valid request any more. */
-	bufferevent_setwatermark(in, EV_READ, 0, RB_LINE_MAX + 2);
-	bufferevent_setcb(in, conn_read_cb, NULL, conn_event_cb, c);
-	if (out != in)
-		bufferevent_setcb(out, NULL, conn_write_cb, conn_event_cb, c);
-	else
-		bufferevent_setcb(in, conn_read_cb, conn_write_cb,
-				  conn_event_cb, c);
-	bufferevent_set_timeouts(out, NULL, &wto);
-	bufferevent_enable(in, EV_READ);
-	bufferevent_enable(out, EV_WRITE);
 	log_debug("connection %lu opened (%u open)", c->id, s->n_conn);
 	return 0;
 }
@@ -359,22 +446,16 @@ static void unix_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 			   struct sockaddr *sa, int salen, void *arg)
 {
 	rb_server *s = arg;
-	struct bufferevent *bev;
 
 	if (s->n_conn >= s->max_conn) {
 		log_full(s);
 		evutil_closesocket(fd);
 		return;
 	}
-	bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!bev) {
+	/* evconnlistener hands over sockets already non-blocking */
+	if (conn_new(s, fd, fd, false) != 0) {
 		log_err("cannot set up a connection: out of memory");
 		evutil_closesocket(fd);
-		return;
-	}
-	if (conn_new(s, bev, bev, false) != 0) {
-		log_err("cannot set up a connection: out of memory");
-		bufferevent_free(bev);
 	}
 }
 
@@ -655,22 +736,10 @@ int rb_server_listen(rb_server *s, const struct rb_listen *l,
 
 int rb_server_pipe(rb_server *s, int in_fd, int out_fd)
 {
-	struct bufferevent *in = NULL, *out = NULL;
-
 	if (evutil_make_socket_nonblocking(in_fd) != 0 ||
 	    evutil_make_socket_nonblocking(out_fd) != 0)
 		return DDNS_EIO;
-	in = bufferevent_socket_new(s->base, in_fd, 0);
-	out = bufferevent_socket_new(s->base, out_fd, 0);
-	if (!in || !out || conn_new(s, in, out, true) != 0)
-		goto fail;
-	return 0;
-fail:
-	if (in)
-		bufferevent_free(in);
-	if (out)
-		bufferevent_free(out);
-	return DDNS_ENOMEM;
+	return conn_new(s, in_fd, out_fd, true);
 }
 
 void rb_server_free(rb_server *s)

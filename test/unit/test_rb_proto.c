@@ -1,6 +1,12 @@
 /*
  * test_rb_proto.c -- the remote backend protocol against a real store in a
  * temporary directory: request lines in, reply lines parsed with jansson.
+ *
+ * Every request is answered three ways and the replies must be the same
+ * bytes: rb_handle_cached with a cache kept across the tests (the
+ * backend's way), rb_handle (no cache) and rb_handle_json (no flat fast
+ * path).  The flat parser (rb_flat.h) is also tested directly and with
+ * mutated requests.
  */
 #include "rb_proto.h"
 #include "check.h"
@@ -16,13 +22,15 @@
 
 #include "err.h"
 #include "log.h"
+#include "rb_flat.h"
 #include "store.h"
 
 struct fixture {
 	char dir[64];
 	ddns_store *store;
 	struct ddns_zone dyn, sub, other;
-	struct ddns_buf out;
+	struct ddns_buf out, plain, slow;
+	struct rb_cache cache;
 	int rc; /* rb_handle's return for the last request */
 };
 
@@ -103,6 +111,8 @@ static void fixture_close(struct fixture *f)
 	char path[128];
 
 	ddns_buf_free(&f->out);
+	ddns_buf_free(&f->plain);
+	ddns_buf_free(&f->slow);
 	ddns_store_close(f->store);
 	snprintf(path, sizeof path, "%s/data.mdb", f->dir);
 	unlink(path);
@@ -113,6 +123,26 @@ static void fixture_close(struct fixture *f)
 
 /* ---- asking ----------------------------------------------------------- */
 
+/* The reply in f->out (and its code) is what the uncached and the
+ * jansson-only paths give for REQ too. */
+static void same_as_uncached(struct fixture *f, ddns_txn *t, const char *req,
+			     size_t len)
+{
+	int plain = rb_handle(t, req, len, &f->plain);
+	int slow = rb_handle_json(t, req, len, &f->slow);
+	bool same = plain == f->rc && slow == f->rc &&
+		    f->plain.len == f->out.len && f->slow.len == f->out.len &&
+		    memcmp(f->plain.data, f->out.data, f->out.len) == 0 &&
+		    memcmp(f->slow.data, f->out.data, f->out.len) == 0;
+
+	CHECK(same);
+	if (!same)
+		fprintf(stderr, "  request %.*s\n  cached %d %s  plain %d %s"
+				"  json %d %s",
+			(int)(len > 300 ? 300 : len), req, f->rc, f->out.data,
+			plain, f->plain.data, slow, f->slow.data);
+}
+
 /* Send LEN bytes; check the reply is one line; return it parsed (owned). */
 static json_t *ask_len(struct fixture *f, ddns_txn *t, const char *req,
 		       size_t len)
@@ -120,7 +150,8 @@ static json_t *ask_len(struct fixture *f, ddns_txn *t, const char *req,
 	json_error_t jerr;
 	json_t *r;
 
-	f->rc = rb_handle(t, req, len, &f->out);
+	f->rc = rb_handle_cached(&f->cache, t, req, len, &f->out);
+	same_as_uncached(f, t, req, len);
 	CHECK(f->out.len > 0 && f->out.data[f->out.len - 1] == '\n');
 	CHECK(memchr(f->out.data, '\n', f->out.len) ==
 	      f->out.data + f->out.len - 1);
@@ -562,6 +593,229 @@ static void test_renew(struct fixture *f, ddns_txn *t)
 	json_decref(r);
 }
 
+/* ---- the flat parser -------------------------------------------------- */
+
+static const char *const flat_want[] = {"qtype", "qname", "zone-id"};
+
+/* The request pdns 4.7 sends, byte for byte (from strace). */
+#define PDNS_LOOKUP                                                            \
+	"{\"method\": \"lookup\", \"parameters\": {\"local\": \"0.0.0.0\", "   \
+	"\"qname\": \"h.dyn.example.org.\", \"qtype\": \"ANY\", "              \
+	"\"real-remote\": \"0.0.0.0/0\", \"remote\": \"0.0.0.0\", "            \
+	"\"zone-id\": 1}}"
+
+static int flat(const char *in, struct rb_flat *f)
+{
+	return rb_flat_parse(in, strlen(in), flat_want, 3, f);
+}
+
+static void test_flat_accepts(void)
+{
+	struct rb_flat f;
+
+	CHECK_INT(flat(PDNS_LOOKUP, &f), 0);
+	CHECK(rb_flat_is(&f.method, "lookup") && f.has_params);
+	CHECK(rb_flat_is(&f.val[0], "ANY"));
+	CHECK(rb_flat_is(&f.val[1], "h.dyn.example.org."));
+	CHECK(f.val[2].kind == RB_FLAT_INT && f.val[2].n == 1);
+
+	CHECK_INT(flat(" \t\r\n{ \"parameters\" :{\"zone-id\":-1 ,\"x\":null,"
+		       "\"y\":true,\"z\":false,\"qname\":\"\"} ,\"method\":"
+		       "\"lookup\",\"other\":\"\"}\r\n", &f), 0);
+	CHECK(f.val[2].kind == RB_FLAT_INT && f.val[2].n == -1);
+	CHECK(f.val[1].kind == RB_FLAT_STR && f.val[1].len == 0);
+	CHECK(f.val[0].kind == RB_FLAT_ABSENT);
+	CHECK_INT(flat("{\"method\":\"initialize\"}", &f), 0);
+	CHECK(!f.has_params);
+	CHECK_INT(flat("{}", &f), 0);
+	CHECK_INT(flat("{\"parameters\":{}}", &f), 0);
+	CHECK_INT(flat("{\"method\":\"x\",\"parameters\":{\"zone-id\":"
+		       "-999999999999999999}}", &f), 0);
+	CHECK(f.val[2].n == -999999999999999999LL);
+	CHECK_INT(flat("{\"method\":\"x\",\"parameters\":{\"zone-id\":-0}}",
+		       &f), 0);
+	CHECK(f.val[2].kind == RB_FLAT_INT && f.val[2].n == 0);
+	/* a key nobody asked for may come twice, as jansson allows */
+	CHECK_INT(flat("{\"a\":1,\"a\":2,\"parameters\":{\"b\":1,\"b\":2}}",
+		       &f), 0);
+}
+
+static void test_flat_declines(void)
+{
+	static const char *other[] = {
+		"", " ", "{", "}", "[]", "null", "\"x\"", "{}x", "{} {}",
+		"{,}", "{\"a\"}", "{\"a\":}", "{\"a\" 1}", "{\"a\":1,}",
+		"{\"a\":1 \"b\":2}", "{a:1}", "{'a':1}",
+		"{\"method\":\"lookup\",\"method\":\"lookup\"}",
+		"{\"parameters\":{},\"parameters\":{}}",
+		"{\"parameters\":{\"qname\":\"a\",\"qname\":\"b\"}}",
+		"{\"parameters\":[]}", "{\"parameters\":\"x\"}",
+		"{\"parameters\":{\"parameters\":{}}}",
+		"{\"parameters\":{\"qname\":{}}}", "{\"x\":[]}", "{\"x\":{}}",
+		"{\"x\":\"a\\\"b\"}", "{\"x\":\"\\u0041\"}", "{\"x\":\"\\\\\"}",
+		"{\"x\":\"caf\xc3\xa9\"}", "{\"x\":\"a\x7f\"}",
+		"{\"x\":\"a\tb\"}", "{\"x\":\"unterminated}",
+		"{\"x\":1.0}", "{\"x\":1e3}", "{\"x\":1E3}", "{\"x\":01}",
+		"{\"x\":-}", "{\"x\":+1}", "{\"x\":.5}", "{\"x\":-01}",
+		"{\"x\":1234567890123456789}", "{\"x\":0x10}", "{\"x\":1a}",
+		"{\"x\":tru}", "{\"x\":nul}", "{\"x\":True}", "{\"x\":NaN}",
+		"{\"x\":truex}", "\xef\xbb\xbf{}", "{\"x\":1}\x0b",
+		"{\"x\":1}//", "{\"x\":1\x0c}",
+	};
+	struct rb_flat f;
+
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+		CHECK_INT(flat(other[i], &f), 1);
+		if (flat(other[i], &f) != 1)
+			fprintf(stderr, "  accepted: %s\n", other[i]);
+	}
+	/* NUL bytes, anywhere */
+	CHECK_INT(rb_flat_parse("{\"x\":\"a\0\"}", 9, flat_want, 3, &f), 1);
+	CHECK_INT(rb_flat_parse("{}\0", 3, flat_want, 3, &f), 1);
+	CHECK_INT(rb_flat_parse("{\"x\"\0:1}", 8, flat_want, 3, &f), 1);
+	/* every proper prefix of a good request is declined */
+	for (size_t n = 0; n < sizeof PDNS_LOOKUP - 1; n++)
+		CHECK_INT(rb_flat_parse(PDNS_LOOKUP, n, flat_want, 3, &f), 1);
+	CHECK_INT(rb_flat_parse(NULL, 0, flat_want, 3, &f), 1);
+	CHECK_INT(rb_flat_parse("{}", 2, flat_want, RB_FLAT_WANT_MAX + 1, &f),
+		  1);
+}
+
+/*
+ * Mutants of pdns's request: each byte replaced, each byte dropped, a
+ * byte inserted.  Whatever the fast path makes of them, the reply must be
+ * the jansson path's (ask_len checks it), and one well-formed line.
+ */
+static void test_flat_mutants(struct fixture *f, ddns_txn *t)
+{
+	static const char subst[] = {'"', '\\', ',', ':', '{', '}', '[', ' ',
+				     '0', '9', '-', '.', 'e', 'A', '\0', '\n',
+				     '\x80', 't', 'n', '\x1f'};
+	char base[] = PDNS_LOOKUP, m[sizeof base + 1];
+	size_t n = sizeof base - 1;
+	json_t *r;
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < sizeof subst; k++) {
+			memcpy(m, base, n);
+			m[i] = subst[k];
+			json_decref(ask_len(f, t, m, n));
+			memcpy(m, base, i); /* insert before byte i */
+			m[i] = subst[k];
+			memcpy(m + i + 1, base + i, n - i);
+			json_decref(ask_len(f, t, m, n + 1));
+		}
+		memcpy(m, base, i); /* drop byte i */
+		memcpy(m + i, base + i + 1, n - i - 1);
+		json_decref(ask_len(f, t, m, n - 1));
+	}
+	r = ask(f, t, base);
+	CHECK(find_rr(r, "A", "192.0.2.1") != NULL);
+	json_decref(r);
+}
+
+/* A lookup written with escapes (the jansson path) or plainly (the flat
+ * path) has one answer. */
+static void test_flat_escaped(struct fixture *f, ddns_txn *t)
+{
+	json_t *a, *b;
+	char *sa, *sb;
+
+	a = ask(f, t, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":"
+		      "\"\\u0041NY\",\"qname\":\"\\u0048.dyn.example.org.\","
+		      "\"zone-id\":1.0}}");
+	b = ask(f, t, "{\"method\":\"lookup\",\"parameters\":{\"qtype\":"
+		      "\"ANY\",\"qname\":\"H.dyn.example.org.\",\"zone-id\":1}}");
+	sa = json_dumps(a, JSON_SORT_KEYS);
+	sb = json_dumps(b, JSON_SORT_KEYS);
+	CHECK(sa && sb && strcmp(sa, sb) == 0);
+	CHECK_INT(n_rr(a), 2);
+	free(sa);
+	free(sb);
+	json_decref(a);
+	json_decref(b);
+}
+
+/* ---- the zone cache --------------------------------------------------- */
+
+static void zone_ttl(struct fixture *f, const char *name, uint32_t ttl)
+{
+	struct ddns_zone z;
+	ddns_txn *w = NULL;
+
+	CHECK_INT(ddns_txn_begin(f->store, true, &w), 0);
+	CHECK_INT(ddns_zone_get(w, name, &z), 0);
+	z.ttl = ttl;
+	CHECK_INT(ddns_zone_update(w, &z), 0);
+	CHECK_INT(ddns_txn_commit(w), 0);
+}
+
+/* The TTL of NAME's A record answered in zone ZONE_ID. */
+static long long answered_ttl(struct fixture *f, ddns_txn *t,
+			      const char *name, long long zone_id)
+{
+	json_t *r = lookup(f, t, "A", name, zone_id);
+	json_t *rr = json_array_get(json_object_get(r, "result"), 0);
+	long long ttl = rr ? json_integer_value(json_object_get(rr, "ttl")) : -1;
+
+	json_decref(r);
+	return ttl;
+}
+
+/*
+ * More zones than the cache holds, asked in turn; then a zone setting
+ * changed without a serial bump: the next snapshot must answer the new
+ * TTL, since the cache belongs to one snapshot, not to a serial.
+ */
+static void test_cache(struct fixture *f, ddns_txn *t)
+{
+	char name[64], host[80];
+	struct ddns_zone z[RB_ZONE_CACHE + 2];
+	ddns_txn *w = NULL;
+	uint64_t snap;
+
+	ddns_txn_reset(t);
+	CHECK_INT(ddns_txn_begin(f->store, true, &w), 0);
+	for (unsigned i = 0; i < RB_ZONE_CACHE + 2; i++) {
+		snprintf(name, sizeof name, "c%u.test", i);
+		snprintf(host, sizeof host, "h.c%u.test", i);
+		zone_init(&z[i], name, "ns.test", NULL, "hm.test",
+			  DDNS_ZONE_NATIVE);
+		z[i].ttl = 100 + i;
+		CHECK_INT(ddns_zone_add(w, &z[i]), 0);
+		host_add(w, &z[i], host, "192.0.2.9", NULL, 0);
+	}
+	CHECK_INT(ddns_txn_commit(w), 0);
+	CHECK_INT(ddns_txn_renew(t), 0);
+	snap = ddns_txn_snapshot(t);
+	CHECK(snap != 0);
+	for (unsigned round = 0; round < 3; round++)
+		for (unsigned i = 0; i < RB_ZONE_CACHE + 2; i++) {
+			snprintf(host, sizeof host, "h.c%u.test.", i);
+			CHECK_INT(answered_ttl(f, t, host, z[i].id), 100 + i);
+		}
+	CHECK(f->cache.snapshot == snap && f->cache.n == RB_ZONE_CACHE);
+	CHECK_INT(answered_ttl(f, t, "h.c1.test.", z[0].id), -1);
+
+	ddns_txn_reset(t);
+	zone_ttl(f, "c0.test", 7);
+	CHECK_INT(ddns_txn_renew(t), 0);
+	CHECK(ddns_txn_snapshot(t) > snap);
+	CHECK_INT(answered_ttl(f, t, "h.c0.test.", z[0].id), 7);
+	CHECK_INT(answered_ttl(f, t, "h.c1.test.", z[1].id), 101);
+	CHECK_INT(ddns_txn_snapshot(NULL), 0);
+
+	ddns_txn_reset(t);
+	CHECK_INT(ddns_txn_begin(f->store, true, &w), 0);
+	CHECK_INT(ddns_txn_snapshot(w), 0);
+	for (unsigned i = 0; i < RB_ZONE_CACHE + 2; i++)
+		CHECK_INT(ddns_zone_del(w, z[i].name, true, NULL), 0);
+	CHECK_INT(ddns_txn_commit(w), 0);
+	CHECK_INT(ddns_txn_renew(t), 0);
+	CHECK_INT(answered_ttl(f, t, "h.c1.test.", z[1].id), -1);
+}
+
+
 int main(void)
 {
 	struct fixture f;
@@ -581,6 +835,11 @@ int main(void)
 	test_list(&f, t);
 	test_refused(&f, t);
 	test_renew(&f, t);
+	test_flat_accepts();
+	test_flat_declines();
+	test_flat_mutants(&f, t);
+	test_flat_escaped(&f, t);
+	test_cache(&f, t);
 	ddns_txn_abort(t);
 	fixture_close(&f);
 	return check_done();
