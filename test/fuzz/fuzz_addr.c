@@ -18,7 +18,7 @@ static void check_addr(const struct ddns_addr *a)
 {
 	char text[DDNS_ADDR_STRLEN];
 	struct ddns_addr back;
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0,
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
 					   0, 0, 0, 0, 0xff, 0xff};
 
 	FUZZ_CHECK(a->family == AF_INET || a->family == AF_INET6);
@@ -53,8 +53,7 @@ static void check_hostport(const struct sockaddr_storage *ss, socklen_t len)
 	FUZZ_CHECK(a.family == AF_INET || a.family == AF_INET6);
 }
 
-static void check_prefix(const struct ddns_prefix *p,
-			 const struct ddns_addr *a)
+static void check_prefix(const struct ddns_prefix *p, const struct ddns_addr *a)
 {
 	struct ddns_prefix all = *p;
 

@@ -79,7 +79,8 @@ static bool reads_secret_file(const uint8_t *data, size_t size)
 			line++;
 			len--;
 		}
-		if (len >= sizeof key - 1 && memcmp(line, key, sizeof key - 1) == 0)
+		if (len >= sizeof key - 1 &&
+		    memcmp(line, key, sizeof key - 1) == 0)
 			return true;
 	}
 	return false;

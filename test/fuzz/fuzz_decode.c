@@ -84,8 +84,8 @@ static void user(const uint8_t *val, size_t len, uint8_t *buf)
 	if (shown(ddns_user_decode(val, len, u)) == 0) {
 		FUZZ_CHECK(u->id == 0 && ddns_user_name_valid(u->name));
 		FUZZ_CHECK(u->n_groups <= DDNS_GROUPS_MAX);
-		FUZZ_CHECK(ddns_text_valid(u->display_name,
-					   strlen(u->display_name)));
+		FUZZ_CHECK(
+		    ddns_text_valid(u->display_name, strlen(u->display_name)));
 		same_bytes(ddns_user_encode(u, buf, VAL_MAX), buf, val, len);
 	}
 	free(u);
@@ -126,12 +126,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(val, data + 1, len);
 	fuzz_show("decoder %d, %zu bytes", data[0] % 6, len);
 	switch (data[0] % 6) {
-	case 0: zone(val, len, buf); break;
-	case 1: host(val, len, buf); break;
-	case 2: fault(val, len, buf); break;
-	case 3: user(val, len, buf); break;
-	case 4: session(val, len); break;
-	default: token(val, len); break;
+	case 0:
+		zone(val, len, buf);
+		break;
+	case 1:
+		host(val, len, buf);
+		break;
+	case 2:
+		fault(val, len, buf);
+		break;
+	case 3:
+		user(val, len, buf);
+		break;
+	case 4:
+		session(val, len);
+		break;
+	default:
+		token(val, len);
+		break;
 	}
 	free(val);
 	free(buf);

@@ -31,7 +31,7 @@
 #include "proxy.h"
 
 #define HEADERS_MAX 100 /* libevent's limit is on bytes; this is plenty */
-#define NOW 1700000100
+#define NOW	    1700000100
 
 /* The fixture: the store, the trusted proxies, and the request struct,
  * which is large and reused as server.c reuses it. */
@@ -210,8 +210,8 @@ static void check_plan(const struct ddns_d2_plan *p)
 		FUZZ_CHECK(p->upd.v4.family == AF_INET ||
 			   p->upd.v6.family == AF_INET6);
 	if (p->upd.fqdn[0])
-		FUZZ_CHECK(ddns_name_is_normal(p->upd.fqdn,
-					       strlen(p->upd.fqdn)));
+		FUZZ_CHECK(
+		    ddns_name_is_normal(p->upd.fqdn, strlen(p->upd.fqdn)));
 	if (f->kind != DDNS_FAULT_NONE) {
 		FUZZ_CHECK(f->kind <= DDNS_FAULT_AUTH);
 		FUZZ_CHECK(strcmp(f->fqdn, p->upd.fqdn) == 0);
@@ -264,8 +264,8 @@ static void check_reply(const struct ddns_d2_plan *plan)
 	for (size_t i = 0; i < body.len; i++)
 		lines += body.data[i] == '\n';
 	FUZZ_CHECK(lines == plan->n);
-	FUZZ_CHECK(!memmem(body.data, body.len, FUZZ_SECRET,
-			   sizeof FUZZ_SECRET - 1));
+	FUZZ_CHECK(
+	    !memmem(body.data, body.len, FUZZ_SECRET, sizeof FUZZ_SECRET - 1));
 	fuzz_show("%d %s", status, body.data);
 	ddns_buf_free(&body);
 }

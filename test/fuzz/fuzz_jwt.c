@@ -40,41 +40,41 @@
 #define NOW	 1700000000
 
 static const char ec_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgjRsnLUakXEwiyvfr\n"
-	"sK0H8IarPMZwfV/nEr3FsmgPeJuhRANCAARzZUTC64KQj1d0xIDXSrp7nimvGFoq\n"
-	"M3JKHyklRst5VhUiH4fjnIektDZsJVUW+NPf9V9QFxGcRAqrSzDf3x2y\n"
-	"-----END PRIVATE KEY-----\n";
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgjRsnLUakXEwiyvfr\n"
+    "sK0H8IarPMZwfV/nEr3FsmgPeJuhRANCAARzZUTC64KQj1d0xIDXSrp7nimvGFoq\n"
+    "M3JKHyklRst5VhUiH4fjnIektDZsJVUW+NPf9V9QFxGcRAqrSzDf3x2y\n"
+    "-----END PRIVATE KEY-----\n";
 
 static const char rsa_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC9PbAqAzguQqGB\n"
-	"EsfuSalp6mtooVtmhjcNTYAiisoRWz4l/5UTd8KKqxctMjUDlWaOBkvy3qL0auVX\n"
-	"sBS7NJW8L53OBPviZaox9juBNoksr3BRBTR1IQoG+wf8RfSiTdbs9vtAScpWfUsY\n"
-	"yXa6RvwEPMHCe/Z4RafyvUlLDTu680sc5Le+1TVWiDN159BqWHURPgR8PgoDwOU5\n"
-	"0SbUOSNVxOgGEptqT4M+MQZTKQZhwSIqqNs+5XhK830jpicJeKfRlRu6TDpF+x34\n"
-	"aWSmWsy3GH5y/KhzZeTZ47W7vmPv5KH5vV6iquOydvXJhpBlevUq2KY9deN//vRQ\n"
-	"nqmGZeSxAgMBAAECggEAOPJa1FGyss0PP8Gwk2bsSbimyM4hrJj/8Qtc30gnpZBx\n"
-	"A8tFB5421zbEGzAsHt9zBJMlgLj5jZarXDdbDbi1xHMJyEjcqZTRYgaIgoowPleu\n"
-	"81qfHg4qr84T6Zj9lGfbIOTz17U848kBc7yQc17QENBduFJIaYoAj73hU+nwCwIM\n"
-	"/fRtZc3vG7A6n1+qLJQFoEcqT43D3YdXKhp/s0pDtlIKjfBm8we/CouEkAG6A7Ar\n"
-	"oZeELeo3lFJNCrMBAsuSLYe298/Y9FKlBKNxRhilQV+HXgeFl11NgYpojXgtfe5U\n"
-	"t3WvZfKbc70eE50e5DLISCbRvDqkurUwM9ptw7vxNwKBgQD7GAC1eFJA4pu5Arw0\n"
-	"XjLp6JzE7lgrGUzDsqxLdAjxlPWXNDQwD7LidqS5Ti9RVoXRTFYR2R3GQdS1ae+q\n"
-	"smerE7P8FR5BWoyc7+Ep/SFU3/usiqxdkk7ZyS1NVZrArOXXD1h0asShZiZBlPHc\n"
-	"eB9xWx0ZfYZeFOuyq+E8bjaofwKBgQDA8EqPDHoNHVtwtoYVtoKS8yON740aWCu6\n"
-	"cSO0RiE9kIZM8f8r1wlNUOCQZU7wRrNdQVNhW5JxJPIvwny7SVGUck6LgILm6BnO\n"
-	"gVuH8q1ZacP2qxC8tYCDeGdn3KM2jzbPJml5Ft6t9L1a8lti4K+eEofAZkkdaXDS\n"
-	"qFIoe4lazwKBgDiK8S3sSGmAHh0NdqA8Ti7KSPM30PbznYu8InxjRthP+PXxtYbV\n"
-	"Ii1JFlL8Pj+MwlmdXQxr3f6VOHcZwfSodBvcNf2gK83/vAZjJks0S1s3jQ8Pszzn\n"
-	"A4abfO4bRtv4k1FYjUy59kl6HUdLaSOCkWIPaIAi+i0ZfPIhLnlTQE+1AoGBAI/M\n"
-	"R/WX2fueTsGR+BuEvIrjljM6QFNLNcQugOriffHRnpcIoiM9kNxEFCrqpsvkFdjC\n"
-	"UG+2fU3AuJSqAqbfvWLDUxEcBfQtNta3iM2pLFQAxSI6Wy4apJ7YBVHemvKWCMaZ\n"
-	"nXC3f93tE5gOG9h1F87bhrv6QDIgnQsUkq9Da5r3AoGBALETXmfS7zZLjwQ+ZXKj\n"
-	"JFkv9yQQFqglUIv0ceeK3djfb6GelfBrwGUXnZTWX5tUQGabnIxnyjhN2T5xUdEb\n"
-	"nN4zs6d1yu8WvtiOaJ4s79lnQ03PHwna8gZpOCx8DldCsdyER2w6ThQ4SUEKAhLs\n"
-	"wvXOHNz7ym07oS/ZUm5SPvYh\n"
-	"-----END PRIVATE KEY-----\n";
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC9PbAqAzguQqGB\n"
+    "EsfuSalp6mtooVtmhjcNTYAiisoRWz4l/5UTd8KKqxctMjUDlWaOBkvy3qL0auVX\n"
+    "sBS7NJW8L53OBPviZaox9juBNoksr3BRBTR1IQoG+wf8RfSiTdbs9vtAScpWfUsY\n"
+    "yXa6RvwEPMHCe/Z4RafyvUlLDTu680sc5Le+1TVWiDN159BqWHURPgR8PgoDwOU5\n"
+    "0SbUOSNVxOgGEptqT4M+MQZTKQZhwSIqqNs+5XhK830jpicJeKfRlRu6TDpF+x34\n"
+    "aWSmWsy3GH5y/KhzZeTZ47W7vmPv5KH5vV6iquOydvXJhpBlevUq2KY9deN//vRQ\n"
+    "nqmGZeSxAgMBAAECggEAOPJa1FGyss0PP8Gwk2bsSbimyM4hrJj/8Qtc30gnpZBx\n"
+    "A8tFB5421zbEGzAsHt9zBJMlgLj5jZarXDdbDbi1xHMJyEjcqZTRYgaIgoowPleu\n"
+    "81qfHg4qr84T6Zj9lGfbIOTz17U848kBc7yQc17QENBduFJIaYoAj73hU+nwCwIM\n"
+    "/fRtZc3vG7A6n1+qLJQFoEcqT43D3YdXKhp/s0pDtlIKjfBm8we/CouEkAG6A7Ar\n"
+    "oZeELeo3lFJNCrMBAsuSLYe298/Y9FKlBKNxRhilQV+HXgeFl11NgYpojXgtfe5U\n"
+    "t3WvZfKbc70eE50e5DLISCbRvDqkurUwM9ptw7vxNwKBgQD7GAC1eFJA4pu5Arw0\n"
+    "XjLp6JzE7lgrGUzDsqxLdAjxlPWXNDQwD7LidqS5Ti9RVoXRTFYR2R3GQdS1ae+q\n"
+    "smerE7P8FR5BWoyc7+Ep/SFU3/usiqxdkk7ZyS1NVZrArOXXD1h0asShZiZBlPHc\n"
+    "eB9xWx0ZfYZeFOuyq+E8bjaofwKBgQDA8EqPDHoNHVtwtoYVtoKS8yON740aWCu6\n"
+    "cSO0RiE9kIZM8f8r1wlNUOCQZU7wRrNdQVNhW5JxJPIvwny7SVGUck6LgILm6BnO\n"
+    "gVuH8q1ZacP2qxC8tYCDeGdn3KM2jzbPJml5Ft6t9L1a8lti4K+eEofAZkkdaXDS\n"
+    "qFIoe4lazwKBgDiK8S3sSGmAHh0NdqA8Ti7KSPM30PbznYu8InxjRthP+PXxtYbV\n"
+    "Ii1JFlL8Pj+MwlmdXQxr3f6VOHcZwfSodBvcNf2gK83/vAZjJks0S1s3jQ8Pszzn\n"
+    "A4abfO4bRtv4k1FYjUy59kl6HUdLaSOCkWIPaIAi+i0ZfPIhLnlTQE+1AoGBAI/M\n"
+    "R/WX2fueTsGR+BuEvIrjljM6QFNLNcQugOriffHRnpcIoiM9kNxEFCrqpsvkFdjC\n"
+    "UG+2fU3AuJSqAqbfvWLDUxEcBfQtNta3iM2pLFQAxSI6Wy4apJ7YBVHemvKWCMaZ\n"
+    "nXC3f93tE5gOG9h1F87bhrv6QDIgnQsUkq9Da5r3AoGBALETXmfS7zZLjwQ+ZXKj\n"
+    "JFkv9yQQFqglUIv0ceeK3djfb6GelfBrwGUXnZTWX5tUQGabnIxnyjhN2T5xUdEb\n"
+    "nN4zs6d1yu8WvtiOaJ4s79lnQ03PHwna8gZpOCx8DldCsdyER2w6ThQ4SUEKAhLs\n"
+    "wvXOHNz7ym07oS/ZUm5SPvYh\n"
+    "-----END PRIVATE KEY-----\n";
 
 /* The fixture: both keys, the JWKS built from them, a good token. */
 static EVP_PKEY *ec_key, *rsa_key;
@@ -125,18 +125,22 @@ static json_t *bn_json(EVP_PKEY *k, const char *name, int pad)
 
 static char *make_jwks(void)
 {
-	json_t *ec = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-			       "P-256", "kid", "ec1", "alg", "ES256", "use",
-			       "sig");
+	json_t *ec =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256",
+		      "kid", "ec1", "alg", "ES256", "use", "sig");
 	json_t *rsa = json_pack("{s:s, s:s, s:s}", "kty", "RSA", "kid", "rsa1",
 				"use", "sig");
 	json_t *doc;
 	char *s;
 
-	json_object_set_new(ec, "x", bn_json(ec_key, OSSL_PKEY_PARAM_EC_PUB_X, 32));
-	json_object_set_new(ec, "y", bn_json(ec_key, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
-	json_object_set_new(rsa, "n", bn_json(rsa_key, OSSL_PKEY_PARAM_RSA_N, 0));
-	json_object_set_new(rsa, "e", bn_json(rsa_key, OSSL_PKEY_PARAM_RSA_E, 0));
+	json_object_set_new(ec, "x",
+			    bn_json(ec_key, OSSL_PKEY_PARAM_EC_PUB_X, 32));
+	json_object_set_new(ec, "y",
+			    bn_json(ec_key, OSSL_PKEY_PARAM_EC_PUB_Y, 32));
+	json_object_set_new(rsa, "n",
+			    bn_json(rsa_key, OSSL_PKEY_PARAM_RSA_N, 0));
+	json_object_set_new(rsa, "e",
+			    bn_json(rsa_key, OSSL_PKEY_PARAM_RSA_E, 0));
 	doc = json_pack("{s:[o,o]}", "keys", ec, rsa);
 	s = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
@@ -329,10 +333,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || size > DDNS_JWKS_MAX + 1)
 		return 0;
 	switch (data[0] % 4) {
-	case 0: mode_token(data + 1, size - 1); break;
-	case 1: mode_signed(data + 1, size - 1); break;
-	case 2: mode_jwks(data + 1, size - 1); break;
-	default: mode_b64(data + 1, size - 1); break;
+	case 0:
+		mode_token(data + 1, size - 1);
+		break;
+	case 1:
+		mode_signed(data + 1, size - 1);
+		break;
+	case 2:
+		mode_jwks(data + 1, size - 1);
+		break;
+	default:
+		mode_b64(data + 1, size - 1);
+		break;
 	}
 	return 0;
 }

@@ -73,10 +73,11 @@ static bool clean_utf8(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p) {
-		size_t n = *p < 0x80 ? 1 : *p >= 0xc2 && *p <= 0xdf ? 2
-				       : *p >= 0xe0 && *p <= 0xef   ? 3
-				       : *p >= 0xf0 && *p <= 0xf4   ? 4
-								    : 0;
+		size_t n = *p < 0x80		      ? 1
+			   : *p >= 0xc2 && *p <= 0xdf ? 2
+			   : *p >= 0xe0 && *p <= 0xef ? 3
+			   : *p >= 0xf0 && *p <= 0xf4 ? 4
+						      : 0;
 		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)))
 			return false;
 		for (size_t i = 1; i < n; i++)
@@ -108,8 +109,8 @@ static void mode_claims(const uint8_t *data, size_t size)
 			FUZZ_CHECK(id->groups[i][0] != '\0' &&
 				   clean_utf8(id->groups[i]));
 			for (unsigned k = 0; k < i; k++)
-				FUZZ_CHECK(strcmp(id->groups[i],
-						  id->groups[k]) != 0);
+				FUZZ_CHECK(
+				    strcmp(id->groups[i], id->groups[k]) != 0);
 		}
 		if (id->admin) {
 			bool found = false;
@@ -149,9 +150,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || size - 1 > JSON_MAX)
 		return 0;
 	switch (data[0] % 3) {
-	case 0: mode_discovery(data + 1, size - 1, data[0] & 8); break;
-	case 1: mode_claims(data + 1, size - 1); break;
-	default: mode_string(data + 1, size - 1); break;
+	case 0:
+		mode_discovery(data + 1, size - 1, data[0] & 8);
+		break;
+	case 1:
+		mode_claims(data + 1, size - 1);
+		break;
+	default:
+		mode_string(data + 1, size - 1);
+		break;
 	}
 	return 0;
 }

@@ -69,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (n++ < LINES_MAX && size > 0) {
 		const char *req = (const char *)data;
 		const uint8_t *nl = memchr(data, '\n', size);
-		/* the line end goes with the request, as rb_server.c sends it */
+		/* the line end goes with the request, as rb_server.c sends it
+		 */
 		size_t len = nl ? (size_t)(nl - data) + 1 : size;
 		int rc1 = rb_handle_cached(&cache, txn, req, len, &cached);
 		int rc2 = rb_handle(txn, req, len, &plain);

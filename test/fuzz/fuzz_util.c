@@ -24,8 +24,8 @@ static FILE *report;
 
 void fuzz_fail(const char *file, int line, const char *what)
 {
-	fprintf(report ? report : stderr, "%s:%d: invariant failed: %s\n",
-		file, line, what);
+	fprintf(report ? report : stderr, "%s:%d: invariant failed: %s\n", file,
+		line, what);
 	abort();
 }
 
@@ -35,14 +35,16 @@ void fuzz_fail(const char *file, int line, const char *what)
  * that libFuzzer keeps the input; with a stack; and minus the known,
  * reported findings listed in ubsan.supp.  UBSAN_OPTIONS overrides.
  */
+#ifdef FUZZ_UBSAN_SUPP
+#define UBSAN_SUPP ":suppressions=" FUZZ_UBSAN_SUPP
+#else
+#define UBSAN_SUPP ""
+#endif
+
 const char *__ubsan_default_options(void);
 const char *__ubsan_default_options(void)
 {
-	return "halt_on_error=1:print_stacktrace=1"
-#ifdef FUZZ_UBSAN_SUPP
-	       ":suppressions=" FUZZ_UBSAN_SUPP
-#endif
-		;
+	return "halt_on_error=1:print_stacktrace=1" UBSAN_SUPP;
 }
 
 void fuzz_show(const char *fmt, ...)
@@ -165,8 +167,8 @@ static int seed_zones(ddns_txn *t)
 			       .last_kind = DDNS_FAULT_CLIENT,
 			       .last_text = "nochg 192.0.2.1"};
 
-	zone_init(&dyn, "dyn.example.org", "ns1.example.org",
-		  "ns2.example.org", "hostmaster.example.org", DDNS_ZONE_NATIVE);
+	zone_init(&dyn, "dyn.example.org", "ns1.example.org", "ns2.example.org",
+		  "hostmaster.example.org", DDNS_ZONE_NATIVE);
 	zone_init(&sub, "sub.dyn.example.org", "ns1.example.org", NULL,
 		  "hostmaster.example.org", DDNS_ZONE_NATIVE);
 	zone_init(&other, "other.test", "ns.other.test", NULL,

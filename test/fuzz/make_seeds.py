@@ -348,7 +348,7 @@ def decode():
 def pem_of(name):
     with open(os.path.join(HERE, 'fuzz_jwt.c')) as f:
         src = f.read()
-    m = re.search(r'static const char %s\[\] =\n((?:\t"[^"]*"\n?)+);' % name,
+    m = re.search(r'static const char %s\[\] =\n((?:\s+"[^"]*"\n?)+);' % name,
                   src)
     return ''.join(re.findall(r'"([^"]*)"', m.group(1))).replace('\\n', '\n')
 

@@ -73,7 +73,7 @@ static int replay_dir(const char *dir, unsigned long *count)
 			continue;
 		if (n == cap) {
 			char **nn = realloc(names, (cap = cap ? 2 * cap : 64) *
-							   sizeof *names);
+						       sizeof *names);
 			if (!nn)
 				abort();
 			names = nn;
