@@ -153,7 +153,7 @@ class Setup:
         self.conf = os.path.join(work, 'ddns.conf')
         with open(self.conf, 'w') as f:
             f.write('[store]\npath = %s\n[backend]\nlisten = unix:%s\n'
-                    'max_connections = 1024\n[log]\nlevel = warning\n'
+                    'max_connections = 512\n[log]\nlevel = warning\n'
                     % (os.path.join(work, 'store'), self.sock))
         self.native_db = os.path.join(work, 'native', 'pdns.lmdb')
         d = self.confdir('native-load', 'native', 'off', 0)
