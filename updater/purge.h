@@ -1,8 +1,10 @@
 /*
  * purge.h -- removing changed names from pdns's packet and query caches
- * through its control socket ("PURGE name\n", one command per connection,
- * the reply read until EOF).  A failed purge is logged by the caller and
- * never fails an update: the cache entry then simply expires.
+ * through its control socket ("PURGE name [name...]\n", one command per
+ * connection, the reply read until EOF; the non-blocking purger puts the
+ * names pending at once in one command).  A failed purge is logged by
+ * the caller and never fails an update: the cache entry then simply
+ * expires.
  */
 #ifndef DDNS_PURGE_H
 #define DDNS_PURGE_H

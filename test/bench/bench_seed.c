@@ -2,15 +2,17 @@
  * bench_seed.c -- fill a ddns store with COUNT synthetic hosts, fast: a
  * benchmark helper, not an operator tool (that is "ddnsctl import").
  *
- *   bench-seed [--map-size BYTES] [--secret S] [--zonefile FILE]
- *              [--shuffle] STORE ZONE COUNT
+ *   bench-seed [--map-size BYTES] [--secret S] [--secrets FILE]
+ *              [--zonefile FILE] [--shuffle] STORE ZONE COUNT
  *
  * Hosts are h0.ZONE .. h<COUNT-1>.ZONE, each with an A record
  * (10.0.0.0/8, from its number) and every tenth one also with an AAAA
  * (2001:db8::/64).  One write transaction per SEED_BATCH hosts instead of
  * one synced commit per "ddnsctl host add".  Every host gets the same
  * credential (the secret S, default "benchsecret"), so an update benchmark
- * can authenticate as any of them.  Hosts are added in the order of their
+ * can authenticate as any of them; with --secrets FILE each host gets a
+ * secret of its own instead, written to FILE as "FQDN SECRET" lines (a
+ * benchmark's credentials, for an update load generator).  Hosts are added in the order of their
  * numbers, or with --shuffle in a fixed pseudo-random order (as hosts
  * registered over time would be), which leaves LMDB's pages less full.
  *
@@ -20,6 +22,7 @@
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <openssl/crypto.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +40,7 @@
 #define SEED_MAX     100000000UL
 
 struct seed {
-	const char *dir, *zone, *zonefile, *secret;
+	const char *dir, *zone, *zonefile, *secret, *secrets;
 	unsigned long count;
 	bool shuffle;
 	uint64_t map_size;
@@ -46,7 +49,8 @@ struct seed {
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench-seed [--map-size BYTES] [--secret S] "
-			"[--zonefile FILE] [--shuffle] STORE ZONE COUNT\n");
+			"[--secrets FILE] [--zonefile FILE] [--shuffle] STORE "
+			"ZONE COUNT\n");
 }
 
 /* Range-checked unsigned parse; 0 or -1. */
@@ -79,6 +83,8 @@ static int parse_args(int argc, char **argv, struct seed *o)
 			o->map_size = v;
 		} else if (strcmp(argv[i], "--secret") == 0 && i + 1 < argc) {
 			o->secret = argv[++i];
+		} else if (strcmp(argv[i], "--secrets") == 0 && i + 1 < argc) {
+			o->secrets = argv[++i];
 		} else if (strcmp(argv[i], "--shuffle") == 0) {
 			o->shuffle = true;
 		} else if (strcmp(argv[i], "--zonefile") == 0 && i + 1 < argc) {
@@ -166,8 +172,24 @@ static unsigned long seed_order(unsigned long k, unsigned long n, bool shuffle)
 	return (unsigned long)(((unsigned long long)k * step + 7) % n);
 }
 
+/* With SF, a new secret for H, written to SF as "FQDN SECRET". */
+static int own_secret(FILE *sf, struct ddns_host *h)
+{
+	char secret[DDNS_SECRET_BUF];
+	int rc;
+
+	if (!sf)
+		return 0;
+	if ((rc = ddns_cred_new(secret, &h->cred)) != 0)
+		return rc;
+	rc = fprintf(sf, "%s %s\n", h->fqdn, secret) < 0 ? DDNS_EIO : 0;
+	OPENSSL_cleanse(secret, sizeof secret);
+	return rc;
+}
+
 static int seed_hosts(ddns_store *s, const struct seed *o,
-		      const struct ddns_zone *z, const struct ddns_cred *cred)
+		      const struct ddns_zone *z, const struct ddns_cred *cred,
+		      FILE *sf)
 {
 	int64_t now = (int64_t)time(NULL);
 	ddns_txn *t = NULL;
@@ -179,6 +201,8 @@ static int seed_hosts(ddns_store *s, const struct seed *o,
 			break;
 		host_make(seed_order(i, o->count, o->shuffle), o->zone, z->id,
 			  cred, now, &h);
+		if ((rc = own_secret(sf, &h)) != 0)
+			break;
 		rc = ddns_host_add(t, &h);
 		if (rc == DDNS_EEXIST)
 			rc = ddns_host_put(t, &h);
@@ -228,6 +252,7 @@ int main(int argc, char **argv)
 	struct ddns_cred cred;
 	struct ddns_zone z;
 	ddns_store *s = NULL;
+	FILE *sf = NULL;
 	struct seed o;
 	char err[512];
 	int rc;
@@ -248,8 +273,12 @@ int main(int argc, char **argv)
 	rc = ddns_secret_hash(o.secret, strlen(o.secret), cred.salt, cred.hash);
 	if (!rc)
 		rc = zone_ensure(s, o.zone, &z);
+	if (!rc && o.secrets && !(sf = fopen(o.secrets, "w")))
+		rc = DDNS_EIO;
 	if (!rc)
-		rc = seed_hosts(s, &o, &z, &cred);
+		rc = seed_hosts(s, &o, &z, &cred, sf);
+	if (sf && fclose(sf) != 0 && !rc)
+		rc = DDNS_EIO;
 	if (!rc && o.zonefile)
 		rc = write_zonefile(&o, &z);
 	ddns_store_close(s);
