@@ -13,6 +13,14 @@ DDNS_PACKAGES=(
 	# The portal's browser tests (test/browser): headless chromium; the
 	# npm packages come from test/browser/package-lock.json.
 	chromium
+	# Secondaries and DNSSEC checks (test_secondary.py, test_dnssec.py,
+	# test/bench/axfr.py): NSD, Knot, a pdns LMDB secondary, ldns-verify-zone.
+	nsd knot pdns-backend-lmdb ldnsutils
+	# ACME DNS-01 (test_acme.py): the pebble test CA and the lego client.
+	pebble lego
+	# The Debian package test (test/package.sh): dpkg-buildpackage with
+	# debhelper, man/lexgrog for the man pages, systemd-analyze verify.
+	debhelper dpkg-dev man-db systemd
 )
 
 # Daemons that Debian's packages of DDNS_PACKAGES would start at install
@@ -93,10 +101,11 @@ ddns_stop_daemons() {
 # and build it.
 ddns_build() {
 	local dir=$1
+	shift # the rest: more meson options, e.g. -Db_sanitize=address,undefined
 	if [ -f "$dir/build.ninja" ]; then
-		meson configure "$dir" -Dwerror=true
+		meson configure "$dir" -Dwerror=true "$@"
 	else
-		meson setup "$dir" -Dwerror=true
+		meson setup "$dir" -Dwerror=true "$@"
 	fi
 	ninja -C "$dir"
 }

@@ -5,14 +5,17 @@
  *   ddns-backend -c FILE [--check-config] [--pipe]
  *
  * Exit status: 0 after a clean stop (SIGTERM, SIGINT, or end of input with
- * --pipe), 1 when the store or a listener cannot be opened, 2 for a usage
- * or configuration error.
+ * --pipe), 1 when the store or a listener cannot be opened or the switch
+ * to [backend] user fails, 2 for a usage or configuration error.  Started
+ * as root with [backend] user set, it runs as that user once listening.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -20,6 +23,8 @@
 #include "conf.h"
 #include "err.h"
 #include "log.h"
+#include "priv.h"
+#include "rb_metrics.h"
 #include "rb_server.h"
 #include "store.h"
 
@@ -29,6 +34,13 @@ struct opts {
 	const char *conf;
 	bool check;
 	bool pipe;
+};
+
+/* [backend] user, group and socket_group, resolved at start. */
+struct privs {
+	struct ddns_priv priv;
+	bool sock_group;
+	gid_t sock_gid;
 };
 
 static void usage(FILE *f)
@@ -125,13 +137,90 @@ static int start(rb_server *srv, const struct ddns_conf *c,
 	return 0;
 }
 
+/* Resolve [backend] user, group and socket_group.  0, or 2 after a
+ * message. */
+static int check_privs(const struct ddns_conf *c, struct privs *p)
+{
+	char err[256];
+
+	memset(p, 0, sizeof *p);
+	if (ddns_priv_lookup(c->backend_user, c->backend_group, &p->priv, err,
+			     sizeof err) != 0 ||
+	    (c->backend_socket_group &&
+	     ddns_priv_group(c->backend_socket_group, &p->sock_gid, err,
+			     sizeof err) != 0)) {
+		fprintf(stderr, PROG ": %s: [backend]: %s\n", c->file, err);
+		return 2;
+	}
+	p->sock_group = c->backend_socket_group != NULL;
+	return 0;
+}
+
+/* Once listening: hand the unix sockets to socket_group, then become
+ * [backend] user (the pipe connector, run by pdns, only if root).  0 or
+ * DDNS_EIO (logged). */
+static int drop_root(const struct ddns_conf *c, const struct rb_listen *ls,
+		     bool pipe, const struct privs *p)
+{
+	char err[256];
+
+	for (unsigned i = 0; !pipe && p->sock_group &&
+			     i < c->backend_listen.n; i++) {
+		if (ls[i].kind == RB_LISTEN_UNIX &&
+		    chown(ls[i].path, (uid_t)-1, p->sock_gid) != 0) {
+			log_err("cannot give %s to group %s: %s", ls[i].path,
+				c->backend_socket_group, strerror(errno));
+			return DDNS_EIO;
+		}
+	}
+	if (!p->priv.set || (pipe && geteuid() != 0))
+		return 0;
+	/* the state environment was opened (maybe created) as root */
+	if (c->backend_state &&
+	    ddns_priv_chown_store(&p->priv, c->backend_state, err,
+				  sizeof err) != 0) {
+		log_err("%s", err);
+		return DDNS_EIO;
+	}
+	if (ddns_priv_drop(&p->priv, err, sizeof err) != 0) {
+		log_err("%s", err);
+		return DDNS_EIO;
+	}
+	log_info("running as user %s (uid %u, gid %u)", p->priv.user,
+		 (unsigned)p->priv.uid, (unsigned)p->priv.gid);
+	return 0;
+}
+
+/* The metrics listener of [backend] metrics_listen, if any, counting for
+ * SRV.  0, or 1 (logged).  The pipe connector serves none: pdns starts one
+ * process per thread, which would all want the one port. */
+static int start_metrics(rb_server *srv, const struct ddns_conf *c,
+			 bool pipe, struct event_base *base, rb_metrics **m)
+{
+	char err[256];
+
+	if (c->backend_metrics_listen.n == 0)
+		return 0;
+	if (pipe) {
+		log_debug("metrics_listen is not served with --pipe");
+		return 0;
+	}
+	if (rb_metrics_new(base, c, m, err, sizeof err) != 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	rb_server_set_metrics(srv, *m);
+	return 0;
+}
+
 /* Run until a signal, or until the pipe's input ends.  Exit status. */
 static int run(const struct ddns_conf *c, const struct rb_listen *ls,
-	       bool pipe, ddns_store *store)
+	       bool pipe, ddns_store *store, const struct privs *privs)
 {
 	struct event *sigterm = NULL, *sigint = NULL;
 	struct event_base *base = make_base(pipe);
 	rb_server *srv = NULL;
+	rb_metrics *metrics = NULL;
 	int status = 1;
 
 	if (!base || rb_server_new(base, store, c->backend_max_connections,
@@ -139,6 +228,9 @@ static int run(const struct ddns_conf *c, const struct rb_listen *ls,
 		log_err("out of memory");
 		goto done;
 	}
+	if (c->backend_state &&
+	    rb_server_open_state(srv, c->backend_state) != 0)
+		goto done;
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) != 0 ||
@@ -146,7 +238,9 @@ static int run(const struct ddns_conf *c, const struct rb_listen *ls,
 		log_err("cannot set up signal handling");
 		goto done;
 	}
-	if (start(srv, c, ls, pipe) != 0)
+	if (start(srv, c, ls, pipe) != 0 ||
+	    start_metrics(srv, c, pipe, base, &metrics) != 0 ||
+	    drop_root(c, ls, pipe, privs) != 0)
 		goto done;
 	log_info("ready: store %s, %s", c->store_path,
 		 pipe ? "pipe connector" : "listening");
@@ -156,6 +250,7 @@ static int run(const struct ddns_conf *c, const struct rb_listen *ls,
 		status = 0;
 done:
 	rb_server_free(srv);
+	rb_metrics_free(metrics);
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)
@@ -170,10 +265,12 @@ int main(int argc, char **argv)
 	struct rb_listen ls[DDNS_CONF_LIST_MAX];
 	struct ddns_conf *conf = NULL;
 	ddns_store *store = NULL;
+	struct privs privs;
 	struct opts o;
 	char err[512];
 	int status;
 
+	umask(077); /* the socket's mode is set explicitly */
 	status = parse_args(argc, argv, &o);
 	if (status != 0)
 		return status < 0 ? 0 : status;
@@ -183,6 +280,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	status = check_listen(conf, ls);
+	if (status == 0)
+		status = check_privs(conf, &privs);
 	if (status == 0 && !o.check && !o.pipe && conf->backend_listen.n == 0) {
 		fprintf(stderr, PROG ": %s: no [backend] listen entry "
 				"(or run with --pipe)\n", conf->file);
@@ -202,7 +301,7 @@ int main(int argc, char **argv)
 		ddns_conf_free(conf);
 		return 1;
 	}
-	status = run(conf, ls, o.pipe, store);
+	status = run(conf, ls, o.pipe, store, &privs);
 	ddns_store_close(store);
 	ddns_conf_free(conf);
 	return status;

@@ -22,10 +22,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "challenge.h"
 #include "err.h"
 #include "log.h"
 #include "names.h"
+#include "rb_dnssec.h"
 #include "rb_flat.h"
 
 /* SOA timers after the serial: refresh, retry, expire.  The minimum (the
@@ -39,7 +42,8 @@ enum {
 	RR_NS = 1 << 1,
 	RR_A = 1 << 2,
 	RR_AAAA = 1 << 3,
-	RR_ANY = RR_SOA | RR_NS | RR_A | RR_AAAA,
+	RR_TXT = 1 << 4, /* only at _acme-challenge.HOST (issue 7) */
+	RR_ANY = RR_SOA | RR_NS | RR_A | RR_AAAA | RR_TXT,
 	RR_ADDR = RR_A | RR_AAAA,
 };
 
@@ -48,6 +52,7 @@ struct rr_out {
 	struct ddns_buf *b;
 	const struct ddns_zone *zone;
 	unsigned n; /* records written so far */
+	bool brief; /* list: no domain_id, auth, scopeMask (pdns's defaults) */
 };
 
 /* A lookup's parameters, checked and normalised. */
@@ -55,6 +60,7 @@ struct lookup_q {
 	char name[DDNS_NAME_BUF];
 	unsigned types;    /* RR_* */
 	long long zone_id; /* pdns's zone-id; -1: none */
+	bool acme;	   /* _acme-challenge.NAME was asked (NAME: a host) */
 };
 
 typedef int (*method_fn)(struct rb_cache *cache, ddns_txn *t, json_t *params,
@@ -146,7 +152,7 @@ static unsigned qtype_mask(const char *qtype, size_t len)
 		unsigned mask;
 	} types[] = {
 		{"ANY", RR_ANY}, {"SOA", RR_SOA}, {"NS", RR_NS},
-		{"A", RR_A},     {"AAAA", RR_AAAA},
+		{"A", RR_A},     {"AAAA", RR_AAAA}, {"TXT", RR_TXT},
 	};
 
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
@@ -218,6 +224,10 @@ static void rr_close(struct rr_out *o, uint32_t ttl)
 {
 	ddns_buf_adds(o->b, "\",\"ttl\":");
 	add_u32(o->b, ttl);
+	if (o->brief) {
+		ddns_buf_addc(o->b, '}');
+		return;
+	}
 	ddns_buf_adds(o->b, ",\"domain_id\":");
 	add_u32(o->b, o->zone->id);
 	ddns_buf_adds(o->b, ",\"auth\":1,\"scopeMask\":0}");
@@ -283,6 +293,39 @@ static void rr_host(struct rr_out *o, const struct ddns_host *h,
 		rr_add(o, "AAAA", prefix, h->fqdn, a, o->zone->ttl);
 }
 
+/* TTL of a challenge TXT record: at most this, less when the value
+ * expires sooner, so that no cache keeps it past its expiry. */
+#define RB_ACME_TTL 60
+
+/* The live challenge values of host H at _acme-challenge.FQDN, quoted as
+ * pdns wants TXT content ("\"value\""; values hold nothing to escape).
+ * None for a host flagged for abuse or blocked.  0 or a store error (a
+ * record that does not decode is skipped: the store logged it). */
+static int rr_acme(struct rr_out *o, ddns_txn *t, const struct ddns_host *h,
+		   int64_t now)
+{
+	struct ddns_challenges c;
+	int rc;
+
+	if (h->flags & (DDNS_HOST_ABUSE | DDNS_HOST_BLOCKED))
+		return 0;
+	rc = ddns_challenge_live(t, h, now, &c);
+	if (rc == DDNS_ENOTFOUND || rc == DDNS_ECORRUPT)
+		return 0;
+	if (rc != 0)
+		return rc;
+	for (unsigned i = 0; i < c.n; i++) {
+		int64_t left = c.v[i].expires - now;
+
+		rr_open(o, "TXT", DDNS_CHALLENGE_NAME, h->fqdn);
+		ddns_buf_adds(o->b, "\\\"");
+		ddns_buf_adds(o->b, c.v[i].value);
+		ddns_buf_adds(o->b, "\\\"");
+		rr_close(o, left < RB_ACME_TTL ? (uint32_t)left : RB_ACME_TTL);
+	}
+	return 0;
+}
+
 /* Open a reply array in OUT for records of zone Z. */
 static void rr_begin(struct rr_out *o, struct ddns_buf *out,
 		     const struct ddns_zone *z)
@@ -290,6 +333,7 @@ static void rr_begin(struct rr_out *o, struct ddns_buf *out,
 	o->b = out;
 	o->zone = z;
 	o->n = 0;
+	o->brief = false;
 	ddns_buf_reset(out);
 	ddns_buf_adds(out, "{\"result\":[");
 }
@@ -404,10 +448,30 @@ static int lookup_host(ddns_txn *t, struct rr_out *o, const char *name,
 	return 0;
 }
 
+/* The challenge TXT records of host NAME (TYPES permitting). */
+static int lookup_acme(ddns_txn *t, struct rr_out *o, const char *name,
+		       unsigned types)
+{
+	struct ddns_host h;
+	int rc;
+
+	if (!(types & RR_TXT))
+		return 0;
+	rc = ddns_host_get(t, name, &h);
+	if (rc == DDNS_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (h.zone_id != o->zone->id)
+		return 0;
+	return rr_acme(o, t, &h, (int64_t)time(NULL));
+}
+
 /*
  * Check and normalise a lookup's QTYPE and QNAME (lengths given; both
- * untrusted) into Q.  0, or 1 for a name or type never served here
- * (underscores, escapes, the root, TXT...).
+ * untrusted) into Q; "_acme-challenge.HOST" sets q->acme and keeps HOST.
+ * 0, or 1 for a name or type never served here (other underscores,
+ * escapes, the root, other types...).
  */
 static int lookup_prepare(const char *qtype, size_t tlen, const char *qname,
 			  size_t qlen, long long zone_id, struct lookup_q *q)
@@ -420,7 +484,16 @@ static int lookup_prepare(const char *qtype, size_t tlen, const char *qname,
 		  zone_id);
 	q->zone_id = zone_id;
 	q->types = qtype_mask(qtype, tlen);
-	if (!q->types || ddns_name_normalize_wild(qname, qlen, q->name) != 0)
+	q->acme = qlen > DDNS_CHALLENGE_NAME_LEN &&
+		  strncasecmp(qname, DDNS_CHALLENGE_NAME,
+			      DDNS_CHALLENGE_NAME_LEN) == 0;
+	if (q->acme) {
+		qname += DDNS_CHALLENGE_NAME_LEN;
+		qlen -= DDNS_CHALLENGE_NAME_LEN;
+	}
+	if (!q->types ||
+	    (q->acme ? ddns_name_normalize(qname, qlen, q->name)
+		     : ddns_name_normalize_wild(qname, qlen, q->name)) != 0)
 		return 1;
 	return 0;
 }
@@ -441,6 +514,12 @@ static int lookup_answer(struct rb_cache *cache, ddns_txn *t,
 	if (rc != 0)
 		goto fail;
 	rr_begin(&o, out, z);
+	if (q->acme) {
+		rc = lookup_acme(t, &o, q->name, q->types);
+		if (rc != 0)
+			goto fail;
+		return rr_end(&o);
+	}
 	if (strcmp(q->name, z->name) == 0) {
 		if (q->types & RR_SOA)
 			rr_soa(&o);
@@ -508,13 +587,25 @@ static int lookup_flat(struct rb_cache *cache, ddns_txn *t, const char *req,
 
 /* ---- list (AXFR) ------------------------------------------------------ */
 
+/* A zone transfer being written: its records and the time that decides
+ * which challenge values are live. */
+struct list_out {
+	struct rr_out o;
+	ddns_txn *t;
+	int64_t now;
+};
+
 static int list_host(const struct ddns_host *h, void *arg)
 {
-	struct rr_out *o = arg;
+	struct list_out *l = arg;
+	struct rr_out *o = &l->o;
+	int rc;
 
 	rr_host(o, h, "", RR_ADDR);
 	if (h->flags & DDNS_HOST_WILDCARD)
 		rr_host(o, h, "*.", RR_ADDR);
+	if ((rc = rr_acme(o, l->t, h, l->now)) != 0)
+		return rc;
 	return o->b->failed ? DDNS_ENOMEM : 0;
 }
 
@@ -550,7 +641,8 @@ static int m_list(struct rb_cache *cache, ddns_txn *t, json_t *params,
 		  struct ddns_buf *out)
 {
 	struct ddns_zone z;
-	struct rr_out o;
+	struct list_out l = {.t = t, .now = (int64_t)time(NULL)};
+	struct rr_out *o = &l.o;
 	int rc;
 
 	rc = list_zone(t, params, &z);
@@ -562,13 +654,18 @@ static int m_list(struct rb_cache *cache, ddns_txn *t, json_t *params,
 		return nothing(out);
 	if (rc != 0)
 		goto fail;
-	rr_begin(&o, out, &z);
-	rr_soa(&o);
-	rr_ns(&o);
-	rc = ddns_host_foreach(t, &z, list_host, &o);
+	rr_begin(o, out, &z);
+	/* A zone transfer's reply is read by pdns byte by byte (pipe
+	 * connector with a timeout) or re-parsed per 1500-byte read (unix):
+	 * leave out what pdns's list reader defaults anyway (domain_id unused
+	 * by AXFR, auth 1, scopeMask 0), a third of each record. */
+	o->brief = true;
+	rr_soa(o);
+	rr_ns(o);
+	rc = ddns_host_foreach(t, &z, list_host, &l);
 	if (rc != 0)
 		goto fail;
-	return rr_end(&o);
+	return rr_end(o);
 fail:
 	log_err("list: %s", ddns_strerror(rc));
 	return refuse(out, rc);
@@ -696,8 +793,8 @@ static method_fn method_find(const char *name)
 }
 
 /* The general path: any request, parsed with jansson. */
-static int handle_json(struct rb_cache *cache, ddns_txn *t, const char *req,
-		       size_t len, struct ddns_buf *out)
+static int handle_json(struct rb_cache *cache, rb_state *state, ddns_txn *t,
+		       const char *req, size_t len, struct ddns_buf *out)
 {
 	json_t *root = NULL, *params;
 	const char *method = NULL;
@@ -719,6 +816,10 @@ static int handle_json(struct rb_cache *cache, ddns_txn *t, const char *req,
 		rc = refuse(out, DDNS_EINVAL);
 		goto done;
 	}
+	/* the primary role, DNSSEC and metadata kept in the backend state */
+	rc = rb_dnssec_handle(state, t, method, params, out);
+	if (rc != 1)
+		goto done;
 	fn = method_find(method);
 	if (!fn) {
 		log_warn("unknown method \"%s\"",
@@ -741,8 +842,8 @@ static int check_len(size_t len, struct ddns_buf *out)
 	return refuse(out, DDNS_ETOOBIG);
 }
 
-int rb_handle_cached(struct rb_cache *cache, ddns_txn *t, const char *req,
-		     size_t len, struct ddns_buf *out)
+int rb_handle_state(struct rb_cache *cache, rb_state *state, ddns_txn *t,
+		    const char *req, size_t len, struct ddns_buf *out)
 {
 	int rc = check_len(len, out);
 
@@ -750,8 +851,14 @@ int rb_handle_cached(struct rb_cache *cache, ddns_txn *t, const char *req,
 		return rc;
 	rc = lookup_flat(cache, t, req, len, out);
 	if (rc == 1)
-		rc = handle_json(cache, t, req, len, out);
+		rc = handle_json(cache, state, t, req, len, out);
 	return out->failed ? DDNS_ENOMEM : rc;
+}
+
+int rb_handle_cached(struct rb_cache *cache, ddns_txn *t, const char *req,
+		     size_t len, struct ddns_buf *out)
+{
+	return rb_handle_state(cache, NULL, t, req, len, out);
 }
 
 int rb_handle(ddns_txn *t, const char *req, size_t len, struct ddns_buf *out)
@@ -766,6 +873,6 @@ int rb_handle_json(ddns_txn *t, const char *req, size_t len,
 
 	if (rc != 0)
 		return rc;
-	rc = handle_json(NULL, t, req, len, out);
+	rc = handle_json(NULL, NULL, t, req, len, out);
 	return out->failed ? DDNS_ENOMEM : rc;
 }

@@ -7,7 +7,9 @@
  * live in rb_server.c.
  *
  * Methods: initialize, lookup, list, getAllDomains, getDomainInfo,
- * getAllDomainMetadata, getDomainMetadata.  Anything else, and anything
+ * getAllDomainMetadata, getDomainMetadata; with a backend state
+ * (rb_handle_state) also the primary role, DNSSEC keys, metadata writes
+ * and the NSEC chain (rb_dnssec.h).  Anything else, and anything
  * malformed, is answered {"result":false} with a log line on stderr.
  */
 #ifndef DDNS_RB_PROTO_H
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "rb_state.h"
 #include "store.h"
 
 /* Longest request accepted, in bytes, without its line end.  pdns's
@@ -63,6 +66,12 @@ int rb_handle(ddns_txn *t, const char *req, size_t len, struct ddns_buf *out);
  * answers are the same as rb_handle's; only fewer reads are made. */
 int rb_handle_cached(struct rb_cache *cache, ddns_txn *t, const char *req,
 		     size_t len, struct ddns_buf *out);
+
+/* rb_handle_cached with the backend state STATE (NULL: none; rb_state.h),
+ * which answers the primary role's, DNSSEC and metadata methods
+ * (rb_dnssec.h).  Lookups and list are answered as by rb_handle. */
+int rb_handle_state(struct rb_cache *cache, rb_state *state, ddns_txn *t,
+		    const char *req, size_t len, struct ddns_buf *out);
 
 /* rb_handle without its fast path: every request parsed by jansson, and no
  * cache.  The replies are byte for byte rb_handle's; this exists for the

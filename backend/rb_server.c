@@ -28,6 +28,8 @@
 #include "conf.h"
 #include "err.h"
 #include "log.h"
+#include "prom.h"
+#include "rb_metrics.h"
 #include "rb_proto.h"
 
 #define RB_BACKLOG 128
@@ -79,6 +81,8 @@ struct rb_server {
 	ddns_txn *http_txn; /* shared: HTTP requests are answered one by one */
 	struct ddns_buf http_reply;
 	struct rb_cache cache; /* zones of the current snapshot, for all */
+	rb_state *state;       /* [backend] state; NULL: none (owned) */
+	rb_metrics *metrics;   /* NULL: nothing counted */
 };
 
 /* ---- listen entries --------------------------------------------------- */
@@ -148,11 +152,15 @@ static void serve(rb_server *s, ddns_txn **txn, const char *line,
 		  size_t len, struct ddns_buf *reply, const char **data,
 		  size_t *dlen)
 {
+	uint64_t t0 = s->metrics ? ddns_prom_now_ns() : 0;
 	int rc = txn_fresh(s, txn);
 
 	if (rc == 0) {
-		rb_handle_cached(&s->cache, *txn, line, len, reply);
+		rb_handle_state(&s->cache, s->state, *txn, line, len, reply);
 		ddns_txn_reset(*txn);
+		if (s->metrics)
+			rb_metrics_observe(s->metrics, line, len,
+					   ddns_prom_now_ns() - t0);
 	} else {
 		log_err("cannot begin a read transaction: %s",
 			ddns_strerror(rc));
@@ -722,6 +730,16 @@ int rb_server_new(struct event_base *base, ddns_store *store,
 	return 0;
 }
 
+int rb_server_open_state(rb_server *s, const char *dir)
+{
+	char err[512];
+	int rc = rb_state_open(&s->state, dir, err, sizeof err);
+
+	if (rc != 0)
+		log_err("%s", err);
+	return rc;
+}
+
 int rb_server_listen(rb_server *s, const struct rb_listen *l,
 		     unsigned socket_mode)
 {
@@ -760,5 +778,11 @@ void rb_server_free(rb_server *s)
 		http_peer_gone(NULL, s->http_peers);
 	ddns_txn_abort(s->http_txn);
 	ddns_buf_free(&s->http_reply);
+	rb_state_close(s->state);
 	free(s);
+}
+
+void rb_server_set_metrics(rb_server *s, rb_metrics *m)
+{
+	s->metrics = m;
 }

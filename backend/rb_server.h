@@ -52,6 +52,13 @@ int rb_server_new(struct event_base *base, ddns_store *store,
 		  unsigned max_conn, rb_server **out);
 
 /*
+ * Open the backend state environment in DIR (rb_state.h) for the methods
+ * that keep state (setNotified, DNSSEC keys, metadata); the server owns it
+ * from then on.  Returns 0 or a DDNS_E* code (logged).
+ */
+int rb_server_open_state(rb_server *s, const char *dir);
+
+/*
  * Start listening on L.  A unix socket's stale file is removed first (one
  * that another process still accepts on is refused), and the new one gets
  * SOCKET_MODE.  Returns 0, DDNS_EIO (logged with the path or address and
@@ -70,5 +77,10 @@ int rb_server_pipe(rb_server *s, int in_fd, int out_fd);
 /* Close every connection and listener and remove the unix socket files.
  * NULL is accepted. */
 void rb_server_free(rb_server *s);
+
+/* Count every answered request in M (borrowed: it must outlive the
+ * server, or be replaced by NULL first).  NULL counts nothing. */
+struct rb_metrics;
+void rb_server_set_metrics(rb_server *s, struct rb_metrics *m);
 
 #endif

@@ -48,6 +48,9 @@ static const struct key keys[] = {
 	{"updater", "tls_cert", K_STR, OFF(updater_tls_cert), 0, 0},
 	{"updater", "tls_key", K_STR, OFF(updater_tls_key), 0, 0},
 	{"updater", "trusted_proxies", K_LIST_PREFIX, OFF(updater_trusted_proxies), 0, 0},
+	{"updater", "metrics_allow", K_LIST_PREFIX, OFF(updater_metrics_allow), 0, 0},
+	{"updater", "user", K_STR, OFF(updater_user), 0, 0},
+	{"updater", "group", K_STR, OFF(updater_group), 0, 0},
 	{"abuse", "client_faults", K_UINT, OFF(abuse_client_faults), 0, 1000000},
 	{"abuse", "fault_window", K_UINT, OFF(abuse_fault_window), 1, 30 * 86400},
 	{"abuse", "auth_failures_per_source", K_UINT, OFF(abuse_auth_per_source), 1, 1000000},
@@ -58,6 +61,12 @@ static const struct key keys[] = {
 	/* Each backend connection holds an LMDB reader slot (1024 in all,
 	 * shared with the updater and ddnsctl): stay well below. */
 	{"backend", "max_connections", K_UINT, OFF(backend_max_connections), 1, 512},
+	{"backend", "state", K_STR, OFF(backend_state), 0, 0},
+	{"backend", "user", K_STR, OFF(backend_user), 0, 0},
+	{"backend", "group", K_STR, OFF(backend_group), 0, 0},
+	{"backend", "socket_group", K_STR, OFF(backend_socket_group), 0, 0},
+	{"backend", "metrics_listen", K_LIST_HOSTPORT, OFF(backend_metrics_listen), 0, 0},
+	{"backend", "metrics_allow", K_LIST_PREFIX, OFF(backend_metrics_allow), 0, 0},
 	{"pdns", "control_socket", K_STR, OFF(pdns_control_socket), 0, 0},
 	{"pdns", "purge_timeout_ms", K_UINT, OFF(pdns_purge_timeout_ms), 1, 60000},
 	{"portal", "public_url", K_URL, OFF(portal_public_url), 0, 0},
@@ -65,6 +74,9 @@ static const struct key keys[] = {
 	{"portal", "update_url", K_URL, OFF(portal_update_url), 0, 0},
 	{"portal", "session_lifetime", K_UINT, OFF(portal_session_lifetime), 60, 30 * 86400},
 	{"portal", "local_login", K_BOOL, OFF(portal_local_login), 0, 0},
+	{"acme", "path", K_STR, OFF(acme_path), 0, 0},
+	{"acme", "challenge_ttl", K_UINT, OFF(acme_challenge_ttl), 1, 7 * 86400},
+	{"acme", "max_values", K_UINT, OFF(acme_max_values), 1, 8},
 	{"log", "level", K_LOGLEVEL, OFF(log_level), 0, 0},
 };
 
@@ -393,6 +405,8 @@ static void set_defaults(struct ddns_conf *c)
 	c->abuse_auth_per_source = 10;
 	c->abuse_auth_per_host = 30;
 	c->abuse_auth_window = 300;
+	c->acme_challenge_ttl = 3600;
+	c->acme_max_values = 4;
 }
 
 /* Rules that involve several keys. */
@@ -495,11 +509,18 @@ void ddns_conf_free(struct ddns_conf *c)
 		free(c->updater_tls_listen.v[i]);
 	for (unsigned i = 0; i < c->updater_trusted_proxies.n; i++)
 		free(c->updater_trusted_proxies.v[i]);
+	for (unsigned i = 0; i < c->updater_metrics_allow.n; i++)
+		free(c->updater_metrics_allow.v[i]);
+	for (unsigned i = 0; i < c->backend_metrics_listen.n; i++)
+		free(c->backend_metrics_listen.v[i]);
+	for (unsigned i = 0; i < c->backend_metrics_allow.n; i++)
+		free(c->backend_metrics_allow.v[i]);
 	free(c->updater_tls_cert);
 	free(c->updater_tls_key);
 	free(c->portal_public_url);
 	free(c->portal_static_dir);
 	free(c->portal_update_url);
+	free(c->acme_path);
 	for (unsigned i = 0; i < c->n_oidc; i++) {
 		struct ddns_conf_oidc *o = &c->oidc[i];
 		if (o->client_secret)
@@ -513,6 +534,12 @@ void ddns_conf_free(struct ddns_conf *c)
 	free(c->file);
 	free(c->store_path);
 	free(c->pdns_control_socket);
+	free(c->backend_state);
+	free(c->updater_user);
+	free(c->updater_group);
+	free(c->backend_user);
+	free(c->backend_group);
+	free(c->backend_socket_group);
 	free(c);
 }
 

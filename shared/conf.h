@@ -56,6 +56,12 @@ struct ddns_conf {
 	char *updater_tls_key;   /* PEM key; required with tls_listen */
 	/* Peers whose X-Forwarded-For / X-Real-IP is believed. */
 	struct ddns_conf_list updater_trusted_proxies; /* "ADDR[/LEN]" */
+	/* Clients allowed /metrics and /healthz; empty: loopback only. */
+	struct ddns_conf_list updater_metrics_allow; /* "ADDR[/LEN]" */
+	/* Run as this user (and group; default the user's own) once the
+	 * listeners are bound and the store is open; NULL: stay as started. */
+	char *updater_user;
+	char *updater_group;
 
 	/* [abuse] */
 	unsigned abuse_client_faults;   /* faults per window that flag a host
@@ -71,6 +77,15 @@ struct ddns_conf {
 	struct ddns_conf_list backend_listen; /* "unix:/path", "http:ADDR:PORT" */
 	unsigned backend_socket_mode;         /* octal, default 0660 */
 	unsigned backend_max_connections;     /* default 256 */
+	char *backend_state; /* the backend's own LMDB directory (notified
+			      serials, DNSSEC keys, metadata); NULL: none */
+	char *backend_user;          /* as updater_user */
+	char *backend_group;         /* as updater_group */
+	char *backend_socket_group;  /* group of the unix socket; NULL: the
+					starting process's group */
+	struct ddns_conf_list backend_metrics_listen; /* "ADDR:PORT": /metrics
+							 over HTTP; none */
+	struct ddns_conf_list backend_metrics_allow;  /* empty: loopback */
 
 	/* [pdns] */
 	char *pdns_control_socket; /* NULL: no cache purges */
@@ -89,6 +104,11 @@ struct ddns_conf {
 	/* [oidc ID] */
 	unsigned n_oidc;
 	struct ddns_conf_oidc oidc[DDNS_CONF_OIDC_MAX];
+
+	/* [acme] (issue 7: DNS-01 challenges) */
+	char *acme_path;	     /* httpreq prefix; NULL: "/acme" */
+	unsigned acme_challenge_ttl; /* seconds a value lives; default 3600 */
+	unsigned acme_max_values;    /* values per name; default 4 */
 
 	/* [log] */
 	int log_level; /* DDNS_LOG_*; default info */

@@ -2,7 +2,8 @@
  * store-internal.h -- what store.c and accounts.c share about the LMDB
  * store: the handle and transaction structs, the named-database handles,
  * the value cursors and the raw access helpers.  Include it from those two
- * files only; every other module uses store.h / accounts.h.
+ * files (and store_stats.c) only; every other module uses store.h /
+ * accounts.h.
  *
  * The cursors and byte-order helpers are static inline so that each file
  * gets its own copy and nothing here is exported from libddns; the LMDB
@@ -20,16 +21,24 @@
 #include "store.h"
 
 #define STORE_REC_VERSION 0x01 /* first octet of every versioned value */
+#define STORE_REC_V2	  0x02 /* schema 2: hosts and faults records */
+/* Schema 2, host flag bit 31: the host has a `faults` record.  The store
+ * keeps it; struct ddns_host never shows it (ddns_host_decode does: it is
+ * the raw codec). */
+#define STORE_HOST_FAULTS (1u << 31)
 
 struct ddns_store {
 	MDB_env *env;
 	MDB_dbi meta, zones, zone_ids, hosts, faults;
 	/* added to v1 with issue 4 (schema/lmdb-v1.md section 12) */
 	MDB_dbi users, user_names, user_oidc, sessions, tokens, host_comments;
+	MDB_dbi challenges; /* issue 7 (challenge.c); additive like faults */
+	bool has_challenges;
 	bool has_faults;   /* false: a store without `faults`, opened
 			      without CREATE (it then has no fault records) */
 	bool has_accounts; /* the same for the six issue-4 databases */
 	unsigned flags;
+	unsigned version; /* meta/schema as found (DDNS_STORE_ANYVERSION) */
 	bool writing; /* a write txn of this handle is open */
 };
 
@@ -169,6 +178,15 @@ static inline bool r_text(struct rbuf *r, char *out, size_t min, size_t max,
 bool store_groups_valid(const char *g, unsigned n);
 
 /* ---- LMDB access (store.c) ------------------------------------------ */
+
+/* Open the `challenges` database (challenge.c) in TXN, creating it with
+ * MDB_CREATE in FLAGS; without, a store lacking it is fine
+ * (has_challenges stays false).  An LMDB code. */
+int store_challenges_open(ddns_store *s, MDB_txn *txn, unsigned flags);
+
+/* Open (creating the missing ones) every named database of the store in
+ * the write transaction TXN (ddns_store_migrate).  An LMDB code. */
+int store_open_all_dbs(ddns_store *s, MDB_txn *txn);
 
 /* Translate an LMDB code to enum ddns_err, logging LMDB's text for
  * anything but "not found" / "exists"; WHAT names the operation. */

@@ -1,6 +1,7 @@
 /*
- * store.c -- the ddns store over LMDB.  The on-disk layout (schema v1) is
- * documented in schema/lmdb-v1.md; keep the two in step.
+ * store.c -- the ddns store over LMDB.  The on-disk layout (schema v2) is
+ * documented in schema/lmdb-v2.md; keep the two in step.  The upgrade
+ * from schema v1 is in store_bulk.c.
  *
  * Every value is copied out of LMDB memory with memcpy while its
  * transaction is alive; no pointer into the map leaves this file.
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "log.h"
@@ -32,15 +34,15 @@
 #define ZONE_VAL_MAX                                                           \
 	(ZONE_FIXED_LEN + (DDNS_ZONE_NS_MAX + 1) * (1 + DDNS_NAME_MAX) + 2 +   \
 	 DDNS_ZONE_GROUPS_MAX * (1 + DDNS_GROUP_MAX))
-/* version, zone_id, flags, v4, v6, created, updated, salt, hash,
- * client/server/auth faults, last_fault, owner */
-#define HOST_VAL_LEN                                                           \
-	(1 + 4 + 4 + 4 + 16 + 8 + 8 + DDNS_SALT_LEN + DDNS_HASH_LEN + 4 + 4 +  \
-	 4 + 8 + 4)
+/* v2: version, zone_id, flags, created, updated, owner, salt, hash | v4
+ * if V4 | v6 if V6 */
+#define HOST_FIXED_LEN (1 + 4 + 4 + 4 + 4 + 4 + DDNS_SALT_LEN + DDNS_HASH_LEN)
+#define HOST_VAL_MAX   (HOST_FIXED_LEN + 4 + 16)
 /* version | comment (1..DDNS_HOST_COMMENT_MAX octets) */
 #define COMMENT_VAL_MAX (1 + DDNS_HOST_COMMENT_MAX)
-/* version, window_start, window_count, last_kind, text length | text */
-#define FAULT_FIXED_LEN (1 + 8 + 4 + 1 + 1)
+/* v2: version, client/server/auth faults, last_fault, window_start,
+ * window_count, last_kind, text length | text */
+#define FAULT_FIXED_LEN (1 + 4 + 4 + 4 + 4 + 4 + 4 + 1 + 1)
 #define FAULT_VAL_MAX	(FAULT_FIXED_LEN + DDNS_FAULT_TEXT_MAX)
 
 #define META_SCHEMA   "schema"
@@ -304,26 +306,37 @@ int ddns_zone_decode(const void *val, size_t len, struct ddns_zone *out)
 
 /* ---- host values ------------------------------------------------------ */
 
+/* A time for a u32 field: 0..2^32-1 Unix seconds (until 2106). */
+static bool time_fits(int64_t t)
+{
+	return t >= 0 && t <= (int64_t)UINT32_MAX;
+}
+
+/* The value's length for FLAGS: addresses are stored only when set. */
+static size_t host_val_len(uint32_t flags)
+{
+	return HOST_FIXED_LEN + (flags & DDNS_HOST_V4 ? 4 : 0) +
+	       (flags & DDNS_HOST_V6 ? 16 : 0);
+}
+
 int ddns_host_encode(const struct ddns_host *h, void *buf, size_t cap)
 {
 	struct wbuf w = {buf, 0, cap, false};
 
-	if (h->zone_id == 0)
+	if (h->zone_id == 0 || !time_fits(h->created) || !time_fits(h->updated))
 		return DDNS_EINVAL;
-	w_u8(&w, REC_VERSION);
+	w_u8(&w, STORE_REC_V2);
 	w_u32(&w, h->zone_id);
 	w_u32(&w, h->flags);
-	w_bytes(&w, &h->v4.s_addr, 4); /* already network order */
-	w_bytes(&w, h->v6.s6_addr, 16);
-	w_i64(&w, h->created);
-	w_i64(&w, h->updated);
+	w_u32(&w, (uint32_t)h->created);
+	w_u32(&w, (uint32_t)h->updated);
+	w_u32(&w, h->owner);
 	w_bytes(&w, h->cred.salt, DDNS_SALT_LEN);
 	w_bytes(&w, h->cred.hash, DDNS_HASH_LEN);
-	w_u32(&w, h->client_faults);
-	w_u32(&w, h->server_faults);
-	w_u32(&w, h->auth_faults);
-	w_i64(&w, h->last_fault);
-	w_u32(&w, h->owner);
+	if (h->flags & DDNS_HOST_V4)
+		w_bytes(&w, &h->v4.s_addr, 4); /* already network order */
+	if (h->flags & DDNS_HOST_V6)
+		w_bytes(&w, h->v6.s6_addr, 16);
 	return w.over ? DDNS_ETOOBIG : (int)w.len;
 }
 
@@ -332,22 +345,22 @@ int ddns_host_decode(const void *val, size_t len, struct ddns_host *out)
 	struct rbuf r = {val, len, 0, false};
 	struct ddns_host h;
 
-	if (len != HOST_VAL_LEN || r_u8(&r) != REC_VERSION)
+	if (len < HOST_FIXED_LEN || r_u8(&r) != STORE_REC_V2)
 		return DDNS_ECORRUPT;
 	memset(&h, 0, sizeof h);
 	h.zone_id = r_u32(&r);
 	h.flags = r_u32(&r);
-	r_bytes(&r, &h.v4.s_addr, 4);
-	r_bytes(&r, h.v6.s6_addr, 16);
-	h.created = r_i64(&r);
-	h.updated = r_i64(&r);
+	h.created = r_u32(&r);
+	h.updated = r_u32(&r);
+	h.owner = r_u32(&r);
 	r_bytes(&r, h.cred.salt, DDNS_SALT_LEN);
 	r_bytes(&r, h.cred.hash, DDNS_HASH_LEN);
-	h.client_faults = r_u32(&r);
-	h.server_faults = r_u32(&r);
-	h.auth_faults = r_u32(&r);
-	h.last_fault = r_i64(&r);
-	h.owner = r_u32(&r);
+	if (len != host_val_len(h.flags))
+		return DDNS_ECORRUPT;
+	if (h.flags & DDNS_HOST_V4)
+		r_bytes(&r, &h.v4.s_addr, 4);
+	if (h.flags & DDNS_HOST_V6)
+		r_bytes(&r, h.v6.s6_addr, 16);
 	if (r.bad || r.off != len || h.zone_id == 0)
 		return DDNS_ECORRUPT;
 	memcpy(out, &h, sizeof h);
@@ -370,10 +383,15 @@ int ddns_fault_encode(const struct ddns_fault *f, void *buf, size_t cap)
 	size_t len = strnlen(f->last_text, sizeof f->last_text);
 
 	if (f->last_kind > DDNS_FAULT_AUTH || len > DDNS_FAULT_TEXT_MAX ||
-	    !text_is_printable(f->last_text, len))
+	    !text_is_printable(f->last_text, len) ||
+	    !time_fits(f->window_start) || !time_fits(f->last_fault))
 		return DDNS_EINVAL;
-	w_u8(&w, REC_VERSION);
-	w_i64(&w, f->window_start);
+	w_u8(&w, STORE_REC_V2);
+	w_u32(&w, f->client_faults);
+	w_u32(&w, f->server_faults);
+	w_u32(&w, f->auth_faults);
+	w_u32(&w, (uint32_t)f->last_fault);
+	w_u32(&w, (uint32_t)f->window_start);
 	w_u32(&w, f->window_count);
 	w_u8(&w, f->last_kind);
 	w_u8(&w, (uint8_t)len);
@@ -387,10 +405,14 @@ int ddns_fault_decode(const void *val, size_t len, struct ddns_fault *out)
 	struct ddns_fault f;
 	size_t n;
 
-	if (len < FAULT_FIXED_LEN || r_u8(&r) != REC_VERSION)
+	if (len < FAULT_FIXED_LEN || r_u8(&r) != STORE_REC_V2)
 		return DDNS_ECORRUPT;
 	memset(&f, 0, sizeof f);
-	f.window_start = r_i64(&r);
+	f.client_faults = r_u32(&r);
+	f.server_faults = r_u32(&r);
+	f.auth_faults = r_u32(&r);
+	f.last_fault = r_u32(&r);
+	f.window_start = r_u32(&r);
 	f.window_count = r_u32(&r);
 	f.last_kind = r_u8(&r);
 	n = r_u8(&r);
@@ -535,6 +557,36 @@ static int prepare_dir(const char *dir, unsigned flags, bool *fresh, char *err,
 	return 0;
 }
 
+/* An existing store's files must not be writable by everyone, and its
+ * lock file must be writable by us (LMDB readers register there too): a
+ * read-only mount or directory is refused here with a clear message. */
+static int check_files(const char *dir, char *err, size_t errlen)
+{
+	static const char *const names[] = {"data.mdb", "lock.mdb"};
+	char file[PATH_MAX];
+	struct stat st;
+	int n;
+
+	for (size_t i = 0; i < 2; i++) {
+		n = snprintf(file, sizeof file, "%s/%s", dir, names[i]);
+		if (n < 0 || (size_t)n >= sizeof file)
+			return open_fail(err, errlen, DDNS_ETOOBIG,
+					 "store path %s is too long", dir);
+		if (lstat(file, &st) == 0 && (st.st_mode & S_IWOTH))
+			return open_fail(err, errlen, DDNS_EINVAL,
+					 "store file %s is writable by "
+					 "everyone; refusing it (chmod o-w %s)",
+					 file, file);
+	}
+	/* FILE is lock.mdb now; a new store creates it in DIR. */
+	if (access(lstat(file, &st) == 0 ? file : dir, W_OK) != 0)
+		return open_fail(err, errlen, DDNS_EIO,
+				 "store %s is not writable (%s): ddns needs to "
+				 "write its lock file even to read",
+				 dir, strerror(errno));
+	return 0;
+}
+
 /* Create and open the LMDB environment and size its map. */
 static int env_open(ddns_store *s, const char *dir, bool fresh,
 		    uint64_t map_size, char *err, size_t errlen)
@@ -624,10 +676,16 @@ static int open_dbis(ddns_store *s, MDB_txn *txn, unsigned flags)
 	s->has_faults = rc == 0;
 	if (rc && (rc != MDB_NOTFOUND || (flags & MDB_CREATE)))
 		return rc;
-	return open_account_dbis(s, txn, flags);
+	rc = open_account_dbis(s, txn, flags);
+	return rc ? rc : store_challenges_open(s, txn, flags); /* issue 7 */
 }
 
-/* Write schema version 1 into an empty meta database. */
+int store_open_all_dbs(ddns_store *s, MDB_txn *txn)
+{
+	return open_dbis(s, txn, MDB_CREATE);
+}
+
+/* Write the schema version into an empty meta database. */
 static int stamp_schema(ddns_store *s, MDB_txn *txn)
 {
 	uint8_t b[4];
@@ -650,8 +708,8 @@ static int stamp_schema(ddns_store *s, MDB_txn *txn)
 	return rc;
 }
 
-static int check_version(const uint8_t *b, size_t len, const char *dir,
-			 char *err, size_t errlen)
+static int check_version(ddns_store *s, const uint8_t *b, size_t len,
+			 const char *dir, char *err, size_t errlen)
 {
 	uint32_t found;
 
@@ -660,14 +718,23 @@ static int check_version(const uint8_t *b, size_t len, const char *dir,
 				 "store %s: schema version record is corrupt",
 				 dir);
 	found = store_get_u32(b);
-	if (found == DDNS_SCHEMA_VERSION)
+	s->version = found;
+	if (found == DDNS_SCHEMA_VERSION || (s->flags & DDNS_STORE_ANYVERSION))
 		return 0;
+	if (found > DDNS_SCHEMA_VERSION)
+		return open_fail(err, errlen, DDNS_EVERSION,
+				 "store %s has schema version %u; this program "
+				 "needs version %u (upgrade ddns, see "
+				 "schema/README.md)",
+				 dir, (unsigned)found,
+				 (unsigned)DDNS_SCHEMA_VERSION);
+	/* never upgraded silently: the operator runs the migration */
 	return open_fail(err, errlen, DDNS_EVERSION,
 			 "store %s has schema version %u; this program needs "
-			 "version %u (%s, see schema/README.md)",
+			 "version %u (run 'ddnsctl migrate' with the daemons "
+			 "stopped, see schema/lmdb-v%u.md)",
 			 dir, (unsigned)found, (unsigned)DDNS_SCHEMA_VERSION,
-			 found > DDNS_SCHEMA_VERSION ? "upgrade ddns"
-						     : "migrate the store");
+			 (unsigned)DDNS_SCHEMA_VERSION);
 }
 
 /* Read (or, for a new store, write) the schema version and check it. */
@@ -691,7 +758,7 @@ static int check_schema(ddns_store *s, MDB_txn *txn, const char *dir, char *err,
 		return no_store(dir, err, errlen);
 	if (rc)
 		return lmdb_fail(dir, rc, err, errlen);
-	return check_version(v.mv_data, v.mv_size, dir, err, errlen);
+	return check_version(s, v.mv_data, v.mv_size, dir, err, errlen);
 }
 
 /* Open the named databases (creating them with CREATE) and check the
@@ -735,6 +802,8 @@ int ddns_store_open(ddns_store **out, const char *dir, unsigned flags,
 	if (flags & DDNS_STORE_RDONLY)
 		flags &= ~(unsigned)DDNS_STORE_CREATE;
 	rc = prepare_dir(dir, flags, &fresh, err, errlen);
+	if (!rc)
+		rc = check_files(dir, err, errlen);
 	if (rc)
 		return rc;
 	s = calloc(1, sizeof *s);
@@ -760,6 +829,11 @@ void ddns_store_close(ddns_store *s)
 	if (s->env)
 		mdb_env_close(s->env);
 	free(s);
+}
+
+unsigned ddns_store_version(const ddns_store *s)
+{
+	return s ? s->version : 0;
 }
 
 int ddns_store_sync(ddns_store *s)
@@ -1014,9 +1088,37 @@ static int hosts_scan(ddns_txn *t, const char *prefix, size_t plen, scan_fn fn,
 	return rc == MDB_NOTFOUND ? 0 : store_lmdb_code(rc, "scan hosts");
 }
 
-/* Decode a hosts record from its key and value; 0 or DDNS_ECORRUPT,
- * logged (SKIPPED: the caller goes on past it). */
-static int host_from_kv(const MDB_val *k, const MDB_val *v,
+/* Schema 2: a host with a `faults` record (STORE_HOST_FAULTS) has its
+ * counters there.  T NULL: the caller needs no counters.  A damaged fault
+ * record is logged and read as no faults: it must not hide the host. */
+static void host_fill_faults(ddns_txn *t, const MDB_val *k, struct ddns_host *h)
+{
+	struct ddns_fault f;
+	MDB_val v;
+	int rc;
+
+	if (!(h->flags & STORE_HOST_FAULTS))
+		return;
+	h->flags &= ~STORE_HOST_FAULTS;
+	if (!t || !t->s->has_faults)
+		return;
+	rc = store_db_get(t, t->s->faults, k->mv_data, k->mv_size, &v);
+	if (rc == 0)
+		rc = ddns_fault_decode(v.mv_data, v.mv_size, &f);
+	if (rc) {
+		store_log_corrupt("fault", k->mv_data, k->mv_size, false);
+		return;
+	}
+	h->client_faults = f.client_faults;
+	h->server_faults = f.server_faults;
+	h->auth_faults = f.auth_faults;
+	h->last_fault = f.last_fault;
+}
+
+/* Decode a hosts record from its key and value, with its fault counters
+ * when T is given; 0 or DDNS_ECORRUPT, logged (SKIPPED: the caller goes
+ * on past it). */
+static int host_from_kv(ddns_txn *t, const MDB_val *k, const MDB_val *v,
 			struct ddns_host *out, bool skipped)
 {
 	int n, rc = ddns_host_decode(v->mv_data, v->mv_size, out);
@@ -1026,9 +1128,12 @@ static int host_from_kv(const MDB_val *k, const MDB_val *v,
 		if (n < 0 || !ddns_name_is_normal(out->fqdn, (size_t)n))
 			rc = DDNS_ECORRUPT;
 	}
-	if (rc)
+	if (rc) {
 		store_log_corrupt("host", k->mv_data, k->mv_size, skipped);
-	return rc;
+		return rc;
+	}
+	host_fill_faults(t, k, out);
+	return 0;
 }
 
 struct zone_free {
@@ -1045,7 +1150,7 @@ static int zone_free_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
 	struct zone_free *zf = arg;
 	char zname[DDNS_NAME_BUF];
 	struct ddns_host h;
-	int rc = host_from_kv(k, v, &h, false);
+	int rc = host_from_kv(NULL, k, v, &h, false);
 
 	if (rc || h.zone_id == zf->nested)
 		return rc;
@@ -1139,6 +1244,40 @@ int ddns_zone_add(ddns_txn *t, struct ddns_zone *z)
 	return rc;
 }
 
+int ddns_zone_load(ddns_txn *t, const struct ddns_zone *z)
+{
+	size_t len = zone_name_len(z->name);
+	char mk[META_KEY_BUF];
+	uint32_t next = 1;
+	uint8_t k[4];
+	MDB_val v;
+	int rc;
+
+	if (!t->write || z->id == 0 || z->id == UINT32_MAX)
+		return DDNS_EINVAL;
+	if (!ddns_name_is_normal(z->name, len))
+		return DDNS_EBADNAME;
+	store_put_u32(k, z->id);
+	rc = store_db_get(t, t->s->zones, z->name, len, &v);
+	if (rc == DDNS_ENOTFOUND)
+		rc = store_db_get(t, t->s->zone_ids, k, 4, &v);
+	if (rc != DDNS_ENOTFOUND)
+		return rc ? rc : DDNS_EEXIST;
+	if ((rc = zone_check_free(t, z->name)) != 0 ||
+	    (rc = zone_insert(t, z, len)) != 0)
+		return rc;
+	if (z->notified_serial &&
+	    (rc = store_meta_put_u32(t, mk, meta_key(mk, META_NOTIFIED, z->name),
+				     z->notified_serial)) != 0)
+		return rc;
+	rc = store_meta_get_u32(t, META_NEXT_ID, META_NEXT_LEN, &next);
+	if (rc && rc != DDNS_ENOTFOUND)
+		return rc;
+	if (next > z->id)
+		return 0;
+	return store_meta_put_u32(t, META_NEXT_ID, META_NEXT_LEN, z->id + 1);
+}
+
 int ddns_zone_update(ddns_txn *t, const struct ddns_zone *z)
 {
 	struct ddns_zone cur, tmp;
@@ -1173,7 +1312,7 @@ static int zone_hosts_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
 	struct zone_hosts *zh = arg;
 	char key[DDNS_NAME_BUF];
 	struct ddns_host h;
-	int rc = host_from_kv(k, v, &h, false);
+	int rc = host_from_kv(NULL, k, v, &h, false);
 
 	if (rc)
 		return rc;
@@ -1190,6 +1329,10 @@ static int zone_hosts_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
 		return rc;
 	if (t->s->has_accounts &&
 	    (rc = store_db_del(t, t->s->host_comments, key, k->mv_size,
+			       true)) != 0)
+		return rc;
+	if (t->s->has_challenges && /* issue 7 */
+	    (rc = store_db_del(t, t->s->challenges, key, k->mv_size,
 			       true)) != 0)
 		return rc;
 	rc = mdb_cursor_del(c, 0);
@@ -1340,7 +1483,7 @@ int ddns_host_get(ddns_txn *t, const char *fqdn, struct ddns_host *out)
 		return rc;
 	k.mv_data = key;
 	k.mv_size = klen;
-	return host_from_kv(&k, &v, out, false);
+	return host_from_kv(t, &k, &v, out, false);
 }
 
 /*
@@ -1371,34 +1514,177 @@ static int host_check_zone(ddns_txn *t, const struct ddns_host *h, bool add)
 	return rc ? rc : DDNS_EINVAL;
 }
 
-int ddns_host_add(ddns_txn *t, const struct ddns_host *h)
+static bool host_has_counters(const struct ddns_host *h)
 {
-	uint8_t buf[HOST_VAL_LEN];
+	return h->client_faults || h->server_faults || h->auth_faults ||
+	       h->last_fault;
+}
+
+/* The fault record of KEY into F (zeros when absent or damaged: it is
+ * about to be rewritten whole). */
+static int fault_read(ddns_txn *t, const char *key, size_t klen,
+		      struct ddns_fault *f)
+{
+	MDB_val v;
+	int rc = store_db_get(t, t->s->faults, key, klen, &v);
+
+	memset(f, 0, sizeof *f);
+	if (rc == DDNS_ENOTFOUND)
+		return 0;
+	if (rc == 0 && ddns_fault_decode(v.mv_data, v.mv_size, f) != 0) {
+		store_log_corrupt("fault", key, klen, false);
+		memset(f, 0, sizeof *f);
+	}
+	return rc;
+}
+
+static int fault_write(ddns_txn *t, const char *key, size_t klen,
+		       const struct ddns_fault *f)
+{
+	uint8_t buf[FAULT_VAL_MAX];
+	int n = ddns_fault_encode(f, buf, sizeof buf);
+
+	if (n < 0)
+		return n;
+	return store_db_put(t, t->s->faults, key, klen, buf, (size_t)n, 0);
+}
+
+/*
+ * Schema 2: H's fault counters go to its `faults` record, made when the
+ * first one is nonzero (or DETAILS are given: an import).  HAS: the host
+ * has a record now.  *FLAGS gets the flags to store, STORE_HOST_FAULTS
+ * included exactly when a record exists.
+ */
+static int host_write_faults(ddns_txn *t, const char *key, size_t klen,
+			     const struct ddns_host *h, bool has,
+			     const struct ddns_fault *details, uint32_t *flags)
+{
+	struct ddns_fault f;
+	int rc = 0;
+
+	*flags = h->flags & ~STORE_HOST_FAULTS;
+	if (!has && !details && !host_has_counters(h))
+		return 0;
+	if (!t->s->has_faults)
+		return DDNS_EINVAL;
+	memset(&f, 0, sizeof f);
+	if (details)
+		memcpy(&f, details, sizeof f);
+	else if (has)
+		rc = fault_read(t, key, klen, &f);
+	if (rc)
+		return rc;
+	*flags |= STORE_HOST_FAULTS;
+	if (has && !details && f.client_faults == h->client_faults &&
+	    f.server_faults == h->server_faults &&
+	    f.auth_faults == h->auth_faults && f.last_fault == h->last_fault)
+		return 0; /* unchanged: no write */
+	f.client_faults = h->client_faults;
+	f.server_faults = h->server_faults;
+	f.auth_faults = h->auth_faults;
+	f.last_fault = h->last_fault;
+	return fault_write(t, key, klen, &f);
+}
+
+/* Encode H with FLAGS (its own, STORE_HOST_FAULTS set by the store) and
+ * put it under KEY with LMDB's PUT_FLAGS. */
+static int host_write(ddns_txn *t, const char *key, size_t klen,
+		      const struct ddns_host *h, uint32_t flags,
+		      unsigned put_flags)
+{
+	uint8_t buf[HOST_VAL_MAX];
+	struct ddns_host tmp;
+	int n;
+
+	memcpy(&tmp, h, sizeof tmp);
+	tmp.flags = flags;
+	n = ddns_host_encode(&tmp, buf, sizeof buf);
+	if (n < 0)
+		return n;
+	return store_db_put(t, t->s->hosts, key, klen, buf, (size_t)n,
+			    put_flags);
+}
+
+/* Insert H (new) with its fault counters, and DETAILS if given. */
+static int host_insert(ddns_txn *t, const struct ddns_host *h,
+		       const struct ddns_fault *details, bool depth,
+		       unsigned put_flags)
+{
 	char key[DDNS_NAME_BUF];
+	uint32_t flags;
 	size_t klen;
-	int n, rc;
+	MDB_val v;
+	int rc;
 
 	if (!t->write)
 		return DDNS_EINVAL;
 	rc = host_key(h->fqdn, key, &klen);
 	if (!rc)
-		rc = host_check_zone(t, h, true);
+		rc = host_check_zone(t, h, depth);
+	if (!rc && !(put_flags & MDB_APPEND)) {
+		rc = store_db_get(t, t->s->hosts, key, klen, &v);
+		rc = rc == 0 ? DDNS_EEXIST : rc == DDNS_ENOTFOUND ? 0 : rc;
+	}
 	if (rc)
 		return rc;
-	n = ddns_host_encode(h, buf, sizeof buf);
-	if (n < 0)
-		return n;
-	return store_db_put(t, t->s->hosts, key, klen, buf, (size_t)n,
-			    MDB_NOOVERWRITE);
+	if (!time_fits(h->created) || !time_fits(h->updated))
+		return DDNS_EINVAL;
+	rc = host_write_faults(t, key, klen, h, false, details, &flags);
+	if (!rc)
+		rc = host_write(t, key, klen, h, flags, put_flags);
+	return rc;
+}
+
+int ddns_host_add(ddns_txn *t, const struct ddns_host *h)
+{
+	return host_insert(t, h, NULL, true, MDB_NOOVERWRITE);
+}
+
+int ddns_host_load(ddns_txn *t, const struct ddns_host *h,
+		   const struct ddns_fault *f, bool deep, bool append)
+{
+	return host_insert(t, h, f, !deep,
+			   append ? MDB_APPEND : MDB_NOOVERWRITE);
+}
+
+int ddns_host_last_key(ddns_txn *t, char key[DDNS_NAME_BUF], size_t *len)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(t->txn, t->s->hosts, &c);
+
+	*len = 0;
+	if (rc)
+		return store_lmdb_code(rc, "cursor");
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	if (rc == 0 && k.mv_size < DDNS_NAME_BUF) {
+		memcpy(key, k.mv_data, k.mv_size);
+		*len = k.mv_size;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : store_lmdb_code(rc, "last host");
+}
+
+/* The zone id and flags of a stored host value V (not decoded: only its
+ * fixed head, which every v2 record has). */
+static int host_head(const MDB_val *v, uint32_t *zone_id, uint32_t *flags)
+{
+	const uint8_t *p = v->mv_data;
+
+	if (v->mv_size < HOST_FIXED_LEN || p[0] != STORE_REC_V2)
+		return DDNS_ECORRUPT;
+	*zone_id = store_get_u32(p + 1);
+	*flags = store_get_u32(p + 5);
+	return 0;
 }
 
 int ddns_host_put(ddns_txn *t, const struct ddns_host *h)
 {
-	uint8_t buf[HOST_VAL_LEN];
 	char key[DDNS_NAME_BUF];
+	uint32_t zone_id = 0, old = 0, flags;
 	size_t klen;
 	MDB_val v;
-	int n, rc;
+	int rc;
 
 	if (!t->write)
 		return DDNS_EINVAL;
@@ -1407,16 +1693,39 @@ int ddns_host_put(ddns_txn *t, const struct ddns_host *h)
 	rc = store_db_get(t, t->s->hosts, key, klen, &v);
 	if (rc)
 		return rc;
-	/* moving a host to another zone id must still place it right */
-	if (v.mv_size != HOST_VAL_LEN ||
-	    store_get_u32((uint8_t *)v.mv_data + 1) != h->zone_id)
+	/* moving a host to another zone id must still place it right; a
+	 * damaged record is rewritten whole */
+	if (host_head(&v, &zone_id, &old) != 0 || zone_id != h->zone_id)
 		rc = host_check_zone(t, h, false);
 	if (rc)
 		return rc;
-	n = ddns_host_encode(h, buf, sizeof buf);
-	if (n < 0)
-		return n;
-	return store_db_put(t, t->s->hosts, key, klen, buf, (size_t)n, 0);
+	rc = host_write_faults(t, key, klen, h, old & STORE_HOST_FAULTS, NULL,
+			       &flags);
+	if (!rc)
+		rc = host_write(t, key, klen, h, flags, 0);
+	return rc;
+}
+
+/* Set (ON) or clear STORE_HOST_FAULTS in host KEY's stored record. */
+static int host_mark_faults(ddns_txn *t, const char *key, size_t klen, bool on)
+{
+	uint8_t buf[HOST_VAL_MAX];
+	uint32_t zone_id, flags;
+	MDB_val v;
+	int rc = store_db_get(t, t->s->hosts, key, klen, &v);
+
+	if (!rc)
+		rc = host_head(&v, &zone_id, &flags);
+	if (rc)
+		return rc;
+	if (((flags & STORE_HOST_FAULTS) != 0) == on)
+		return 0;
+	if (v.mv_size > sizeof buf)
+		return DDNS_ECORRUPT;
+	memcpy(buf, v.mv_data, v.mv_size);
+	store_put_u32(buf + 5, on ? flags | STORE_HOST_FAULTS
+				  : flags & ~STORE_HOST_FAULTS);
+	return store_db_put(t, t->s->hosts, key, klen, buf, v.mv_size, 0);
 }
 
 int ddns_host_del(ddns_txn *t, const char *fqdn)
@@ -1434,6 +1743,8 @@ int ddns_host_del(ddns_txn *t, const char *fqdn)
 		rc = store_db_del(t, t->s->faults, key, klen, true);
 	if (!rc && t->s->has_accounts)
 		rc = store_db_del(t, t->s->host_comments, key, klen, true);
+	if (!rc && t->s->has_challenges) /* issue 7 */
+		rc = store_db_del(t, t->s->challenges, key, klen, true);
 	return rc;
 }
 
@@ -1451,7 +1762,7 @@ static int host_iter_fn(ddns_txn *t, MDB_cursor *c, const MDB_val *k,
 	struct ddns_host h;
 
 	/* logged and skipped: one bad record must not hide the others */
-	if (host_from_kv(k, v, &h, true) != 0)
+	if (host_from_kv(t, k, v, &h, true) != 0)
 		return SCAN_NEXT;
 	if (it->zone_id && h.zone_id != it->zone_id)
 		return SCAN_NEXT; /* a host of a nested zone */
@@ -1500,11 +1811,11 @@ int ddns_fault_get(ddns_txn *t, const char *fqdn, struct ddns_fault *out)
 
 int ddns_fault_put(ddns_txn *t, const char *fqdn, const struct ddns_fault *f)
 {
-	uint8_t buf[FAULT_VAL_MAX];
+	struct ddns_fault cur, nf;
 	char key[DDNS_NAME_BUF];
 	size_t klen;
 	MDB_val v;
-	int n, rc;
+	int rc;
 
 	if (!t->write || !t->s->has_faults)
 		return DDNS_EINVAL;
@@ -1513,22 +1824,30 @@ int ddns_fault_put(ddns_txn *t, const char *fqdn, const struct ddns_fault *f)
 	rc = store_db_get(t, t->s->hosts, key, klen, &v);
 	if (rc)
 		return rc;
-	n = ddns_fault_encode(f, buf, sizeof buf);
-	if (n < 0)
-		return n;
-	return store_db_put(t, t->s->faults, key, klen, buf, (size_t)n, 0);
+	/* the counters are the host's (ddns_host_put): keep the stored ones */
+	if ((rc = fault_read(t, key, klen, &cur)) != 0)
+		return rc;
+	memcpy(&nf, f, sizeof nf);
+	nf.client_faults = cur.client_faults;
+	nf.server_faults = cur.server_faults;
+	nf.auth_faults = cur.auth_faults;
+	nf.last_fault = cur.last_fault;
+	rc = fault_write(t, key, klen, &nf);
+	return rc ? rc : host_mark_faults(t, key, klen, true);
 }
 
 int ddns_fault_del(ddns_txn *t, const char *fqdn)
 {
 	char key[DDNS_NAME_BUF];
 	size_t klen;
+	int rc;
 
 	if (!t->write)
 		return DDNS_EINVAL;
 	if (!t->s->has_faults || host_key(fqdn, key, &klen) != 0)
 		return DDNS_ENOTFOUND;
-	return store_db_del(t, t->s->faults, key, klen, false);
+	rc = store_db_del(t, t->s->faults, key, klen, false);
+	return rc ? rc : host_mark_faults(t, key, klen, false);
 }
 
 /* ---- host comments ---------------------------------------------------- */

@@ -1,6 +1,6 @@
 /*
  * store.h -- the LMDB store shared by every ddns program (layout in
- * schema/lmdb-v1.md).
+ * schema/lmdb-v2.md; schema/lmdb-v1.md for stores to migrate).
  *
  * One environment (a directory), several named databases.  ddns-updater and
  * ddnsctl write; ddns-backend only reads.  LMDB admits one writer at a time
@@ -21,7 +21,7 @@
 #include "names.h"
 #include "secret.h"
 
-#define DDNS_SCHEMA_VERSION 1
+#define DDNS_SCHEMA_VERSION 2
 #define DDNS_ZONE_NS_MAX 8
 #define DDNS_DEFAULT_TTL 60
 #define DDNS_ZONE_GROUPS_MAX 8 /* groups a private zone may name */
@@ -34,7 +34,10 @@ typedef struct ddns_txn ddns_txn;
 
 enum ddns_store_flags {
 	DDNS_STORE_RDONLY = 1 << 0, /* reader (ddns-backend) */
-	DDNS_STORE_CREATE = 1 << 1, /* create directory + v1 store if absent */
+	DDNS_STORE_CREATE = 1 << 1, /* create directory + store if absent */
+	/* open a store of any schema version (ddnsctl migrate only): then
+	 * nothing but ddns_store_version and ddns_store_migrate may be used */
+	DDNS_STORE_ANYVERSION = 1 << 2,
 };
 
 /*
@@ -184,7 +187,9 @@ struct ddns_host {
 				     an operator, visible to admins only */
 };
 
-/* Copy host FQDN (normalised) into OUT.  0 or DDNS_ENOTFOUND. */
+/* Copy host FQDN (normalised) into OUT.  0 or DDNS_ENOTFOUND.  Schema 2:
+ * the fault counters come from the host's `faults` record, read only for
+ * a host that has one. */
 int ddns_host_get(ddns_txn *t, const char *fqdn, struct ddns_host *out);
 /* Insert a new host.  0, DDNS_EEXIST, or DDNS_ENOZONE if h->zone_id names
  * no zone; DDNS_EBADNAME if h->fqdn is not normalised; DDNS_EINVAL if
@@ -196,7 +201,9 @@ int ddns_host_get(ddns_txn *t, const char *fqdn, struct ddns_host *out);
 int ddns_host_add(ddns_txn *t, const struct ddns_host *h);
 /* Replace an existing host.  0 or DDNS_ENOTFOUND; a changed zone_id is
  * checked as in ddns_host_add, except for the depth (hosts stored deeper
- * before that rule stay usable). */
+ * before that rule stay usable).  Schema 2: nonzero fault counters are
+ * written to the host's `faults` record (made when needed; its window and
+ * text are kept); times must fit in u32 (else DDNS_EINVAL). */
 int ddns_host_put(ddns_txn *t, const struct ddns_host *h);
 /* Delete, with its fault record and comment.  0 or DDNS_ENOTFOUND. */
 int ddns_host_del(ddns_txn *t, const char *fqdn);
@@ -246,6 +253,11 @@ struct ddns_fault {
 	uint8_t last_kind;     /* enum ddns_fault_kind of the last fault */
 	/* printable ASCII (0x20..0x7e), NUL-terminated; "" = none */
 	char last_text[DDNS_FAULT_TEXT_MAX + 1];
+	/* schema 2: the host's counters live in this record too.  They are
+	 * struct ddns_host's (written by ddns_host_put); ddns_fault_get fills
+	 * them, ddns_fault_put ignores them and keeps the stored ones. */
+	uint32_t client_faults, server_faults, auth_faults;
+	int64_t last_fault;
 };
 
 /* Copy the fault record of host FQDN into OUT.  0 or DDNS_ENOTFOUND (the
@@ -285,5 +297,84 @@ int ddns_host_encode(const struct ddns_host *h, void *buf, size_t cap);
  * (or renew) and reset.  0 for a write transaction or NULL.
  */
 uint64_t ddns_txn_snapshot(const ddns_txn *t);
+
+/* ---- schema upgrades, backups, bulk loads (issue 9; schema v2) -------- */
+
+/* The schema version recorded in S (meta/schema): DDNS_SCHEMA_VERSION
+ * unless S was opened with DDNS_STORE_ANYVERSION. */
+unsigned ddns_store_version(const ddns_store *s);
+
+/*
+ * Upgrade S (opened with DDNS_STORE_ANYVERSION, not RDONLY) to
+ * DDNS_SCHEMA_VERSION in one write transaction (schema/lmdb-v2.md section
+ * 10): all of it is committed or nothing.  *FROM (may be NULL) gets the
+ * version found, *N_HOSTS (may be NULL) the host records rewritten.
+ * Returns 0 (also when S is already current: *FROM says so),
+ * DDNS_EVERSION for a version it cannot upgrade (newer than this
+ * program), DDNS_ECORRUPT for a record it cannot convert (logged with its
+ * key), DDNS_EFULL, or a store error.  Run it with the daemons stopped.
+ */
+int ddns_store_migrate(ddns_store *s, unsigned *from, uint64_t *n_hosts);
+
+/*
+ * Write a consistent, compacted copy of the whole store (one data.mdb
+ * file, free pages dropped: mdb_env_copyfd2 with MDB_CP_COMPACT) to the
+ * file descriptor FD, from a read transaction: other processes go on
+ * writing meanwhile.  FD is not closed or synced.  0 or DDNS_EIO.
+ */
+int ddns_store_backup_fd(ddns_store *s, int fd);
+
+/*
+ * Store zone Z exactly as given (an import): its id, created, serial and
+ * notified serial are kept, and next_zone_id is raised past its id.
+ * 0, DDNS_EEXIST (a zone of that name or id exists), DDNS_EBADNAME or
+ * DDNS_EINVAL as ddns_zone_add, DDNS_EBUSY as ddns_zone_add.
+ */
+int ddns_zone_load(ddns_txn *t, const struct ddns_zone *z);
+
+/*
+ * Insert host H exactly as given (an import): its times, credential and
+ * fault counters are kept; F (may be NULL) gives its fault details.  The
+ * zone rules are those of ddns_host_add, except that with DEEP a host
+ * more than one label below its zone is accepted (an export of a store
+ * that has such hosts).  APPEND: the caller inserts keys in ascending
+ * order past every existing key, which makes each insert O(1) (LMDB's
+ * MDB_APPEND); an out-of-order key then fails with DDNS_EEXIST, so only
+ * say so when sure.  Returns as ddns_host_add.  The zone's serial is the
+ * caller's (ddns_zone_bump_serial once per zone and transaction).
+ */
+int ddns_host_load(ddns_txn *t, const struct ddns_host *h,
+		   const struct ddns_fault *f, bool deep, bool append);
+
+/* The largest host key in the store into KEY (DDNS_NAME_BUF), its length
+ * in *LEN (0: no hosts).  For a caller deciding about APPEND above: a
+ * sorted batch whose first key is larger may append.  0 or an error. */
+int ddns_host_last_key(ddns_txn *t, char key[DDNS_NAME_BUF], size_t *len);
+
+/* ---- statistics and health (added for issue 9: /metrics, /healthz) ---- */
+
+struct ddns_store_stats {
+	uint64_t map_size;    /* bytes the store may grow to */
+	uint64_t used_bytes;  /* pages in use up to the last commit */
+	uint64_t page_size;
+	uint64_t last_txnid;  /* grows with every commit */
+	unsigned max_readers, readers; /* reader slots: all, in use */
+	uint64_t hosts, zones; /* records in those databases */
+};
+
+/*
+ * Fill OUT from the environment (mdb_env_info, mdb_stat) in a short read
+ * transaction of its own.  Returns 0 or DDNS_ESTORE.
+ */
+int ddns_store_stats(ddns_store *s, struct ddns_store_stats *out);
+
+/*
+ * Prove the store writable: a write transaction that writes and removes a
+ * probe key in the meta database and commits (so pages really reach the
+ * file and are synced).  Nothing visible changes.  Returns 0, DDNS_EFULL
+ * when the map has no room, DDNS_EINVAL for a RDONLY store or while this
+ * handle has a write transaction open, or DDNS_ESTORE / DDNS_EIO.
+ */
+int ddns_store_probe_write(ddns_store *s);
 
 #endif

@@ -10,6 +10,7 @@
  * changed are then handed to the asynchronous purger.
  */
 #include "api.h"
+#include "acme.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@ struct ddns_api {
 	char *update_url;     /* NULL: the portal's own origin */
 	char *control_socket; /* NULL: no REDISCOVER */
 	unsigned purge_timeout;
+	ddns_acme *acme; /* /hosts/{fqdn}/acme (issue 7); NULL: none */
 };
 
 enum route {
@@ -53,6 +55,7 @@ enum route {
 	R_HOSTS,
 	R_HOST,
 	R_SECRET,
+	R_ACME, /* /hosts/{fqdn}/acme[/{value}] (acme.c) */
 };
 
 /* A request waiting for its caller to be known. */
@@ -62,6 +65,8 @@ struct api_req {
 	int route;
 	char arg[DDNS_NAME_BUF]; /* the {fqdn} or {zone}, normalised */
 	bool arg_ok;		 /* ARG is a valid name */
+	const char *value;	 /* R_ACME: the {value} segment, or NULL */
+	size_t vlen;
 };
 
 static int fail(struct ddns_api_err *e, int status, const char *fmt, ...)
@@ -1591,6 +1596,12 @@ static int route_of(const char *p, size_t n, const char **seg, size_t *slen)
 	if (*slen > 0 && (size_t)(p + n - slash) == 7 &&
 	    memcmp(slash, "/secret", 7) == 0)
 		return R_SECRET;
+	if (*slen > 0 && (size_t)(p + n - slash) >= 5 &&
+	    memcmp(slash, "/acme", 5) == 0 &&
+	    ((size_t)(p + n - slash) == 5 ||
+	     ((size_t)(p + n - slash) > 6 && slash[5] == '/' &&
+	      !memchr(slash + 6, '/', (size_t)(p + n - slash) - 6))))
+		return R_ACME;
 	return R_NONE;
 }
 
@@ -1612,6 +1623,8 @@ static bool method_ok(int route, int method, const char **allow)
 	    {R_HOST, EVHTTP_REQ_GET | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE,
 	     "GET, HEAD, PATCH, DELETE"},
 	    {R_SECRET, EVHTTP_REQ_POST, "POST"},
+	    {R_ACME, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE,
+	     "GET, HEAD, POST, DELETE"},
 	};
 	int meth = method == EVHTTP_REQ_HEAD ? EVHTTP_REQ_GET : method;
 
@@ -1629,6 +1642,18 @@ static bool admin_only(int route)
 	return route == R_DOMAIN;
 }
 
+/* /hosts/{fqdn}/acme (GET, POST, DELETE) and /acme/{value} (DELETE). */
+static void acme_route(struct api_req *r, const struct ddns_caller *c)
+{
+	if (!r->api->acme)
+		ddns_http_error(r->ctx.req, 404, "no such API path");
+	else if (r->value && r->ctx.method != EVHTTP_REQ_DELETE)
+		ddns_http_bad_method(r->ctx.req, "DELETE");
+	else
+		ddns_acme_api(r->api->acme, &r->ctx, &c->user, r->arg,
+			      r->value, r->vlen);
+}
+
 static void dispatch(struct api_req *r, const struct ddns_caller *c)
 {
 	int m =
@@ -1642,7 +1667,7 @@ static void dispatch(struct api_req *r, const struct ddns_caller *c)
 		return;
 	}
 	if (!r->arg_ok && (r->route == R_HOST || r->route == R_SECRET ||
-			   r->route == R_DOMAIN)) {
+			   r->route == R_DOMAIN || r->route == R_ACME)) {
 		ddns_http_error(r->ctx.req, 404,
 				r->route == R_DOMAIN ? "no such domain"
 						     : "no such host");
@@ -1662,6 +1687,9 @@ static void dispatch(struct api_req *r, const struct ddns_caller *c)
 		(m == EVHTTP_REQ_GET	 ? host_get
 		 : m == EVHTTP_REQ_PATCH ? host_patch
 					 : host_delete)(r, c);
+		break;
+	case R_ACME:
+		acme_route(r, c);
 		break;
 	default:
 		host_secret(r, c);
@@ -1754,6 +1782,10 @@ void ddns_api_handle(ddns_api *api, const struct ddns_http_ctx *ctx)
 	r->route = route;
 	if (seg)
 		path_arg(r, seg, slen);
+	if (route == R_ACME && seg + slen + 6 <= ctx->path + ctx->plen) {
+		r->value = seg + slen + 6; /* after "/acme/" */
+		r->vlen = (size_t)(ctx->path + ctx->plen - r->value);
+	}
 	ddns_auth_identify(api->auth, ctx, DDNS_AUTH_ANY, on_caller, r, NULL);
 }
 
@@ -1785,6 +1817,7 @@ int ddns_api_new(ddns_api **out, const struct ddns_api_conf *c, char *err,
 	api->worker = c->worker;
 	api->auth = c->auth;
 	api->oidc = c->oidc;
+	api->acme = c->acme;
 	api->local_login = conf->portal_local_login;
 	api->purge_timeout = conf->pdns_purge_timeout_ms;
 	api->update_url = dup_url(conf->portal_update_url);

@@ -24,6 +24,7 @@
 #include "worker.h"
 
 typedef struct ddns_api ddns_api;
+struct ddns_acme;
 
 struct ddns_api_conf {
 	struct event_base *base;
@@ -33,6 +34,7 @@ struct ddns_api_conf {
 	ddns_auth *auth;	      /* borrowed */
 	ddns_oidc *oidc;	      /* borrowed; NULL: no provider */
 	const struct ddns_conf *conf; /* read during ddns_api_new only */
+	struct ddns_acme *acme;	      /* borrowed; NULL: no /acme routes */
 };
 
 /* 0 or DDNS_ENOMEM (with ERR). */

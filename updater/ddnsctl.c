@@ -23,6 +23,7 @@
 #include <string.h>
 #include <termios.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -31,6 +32,7 @@
 #include "accounts.h"
 #include "addr.h"
 #include "conf.h"
+#include "ctl_data.h"
 #include "err.h"
 #include "log.h"
 #include "names.h"
@@ -71,6 +73,7 @@ enum opt_bit {
 	O_OWNER = 1 << 16,
 	O_COMMENT = 1 << 17,
 	O_VISIBILITY = 1 << 18,
+	O_KIND = 1 << 19,
 };
 
 #define POS_MAX 2
@@ -86,7 +89,7 @@ struct opts {
 	const char *groups[DDNS_GROUPS_MAX];
 	unsigned n_groups;
 	const char *hostmaster, *ttl, *zone, *wildcard, *admin, *display,
-	    *email, *label, *owner, *comment, *visibility;
+	    *email, *label, *owner, *comment, *visibility, *kind;
 	bool force, json, admin_flag, pw_stdin, no_groups;
 	unsigned seen; /* enum opt_bit */
 };
@@ -129,6 +132,7 @@ static const struct optdef optdefs[] = {
     {"owner", O_OWNER, ONE(owner)},
     {"comment", O_COMMENT, ONE(comment)},
     {"visibility", O_VISIBILITY, ONE(visibility)},
+    {"kind", O_KIND, ONE(kind)},
 };
 #undef F
 #undef ONE
@@ -161,14 +165,16 @@ static const char *const usage_text[] = {
     "  zone add ZONE --ns NAME [--ns NAME]... --hostmaster ADDR [--ttl "
     "SECONDS]",
     "           [--visibility public|private|admin] [--group G]...",
+    "           [--kind native|master]",
     "      serve ZONE with up to 8 name servers; ADDR as "
     "hostmaster@example.org",
     "      or hostmaster.example.org; SECONDS is the TTL of the host records",
     "      (1..86400, default 60); who may add hosts in the portal: every",
     "      user (public, the default), members of one of up to 8 groups",
-    "      (private), or admins only (admin)",
+    "      (private), or admins only (admin); master: pdns sends NOTIFY",
+    "      to secondaries after each change (README, Secondaries)",
     "  zone set ZONE [--ttl SECONDS] [--ns NAME]... [--hostmaster ADDR]",
-    "           [--visibility V] [--group G]... [--no-groups]",
+    "           [--visibility V] [--group G]... [--no-groups] [--kind K]",
     "      change a zone's settings; --ns and --group replace the whole list",
     "  zone list [--json]",
     "      one line per zone: name, id, serial, ttl, name servers, hosts,",
@@ -250,8 +256,11 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-	for (size_t i = 0; i < sizeof usage_text / sizeof usage_text[0]; i++)
+	for (size_t i = 0; i < sizeof usage_text / sizeof usage_text[0]; i++) {
 		fprintf(f, "%s\n", usage_text[i]);
+		if (strncmp(usage_text[i], "      revoke the token", 22) == 0)
+			ctl_data_usage(f); /* migrate, backup... (ctl_data.c) */
+	}
 }
 
 #define CMD_NAME_BUF 32
@@ -867,6 +876,17 @@ static int parse_visibility(const struct opts *o, uint8_t *out)
 	return CTL_USAGE;
 }
 
+/* --kind native|master into *OUT. */
+static int parse_kind(const char *s, uint8_t *out)
+{
+	if (strcmp(s, "native") == 0 || strcmp(s, "master") == 0) {
+		*out = s[0] == 'm' ? DDNS_ZONE_MASTER : DDNS_ZONE_NATIVE;
+		return CTL_OK;
+	}
+	say("invalid --kind '%s' (native or master)", s);
+	return CTL_USAGE;
+}
+
 /* Apply the zone settings O gives (a zone's name aside) to Z. */
 static int zone_apply_opts(const struct opts *o, struct ddns_zone *z)
 {
@@ -890,6 +910,8 @@ static int zone_apply_opts(const struct opts *o, struct ddns_zone *z)
 	if (o->ttl)
 		z->ttl = (uint32_t)ttl;
 	if (o->visibility && (rc = parse_visibility(o, &z->visibility)) != 0)
+		return rc;
+	if (o->kind && (rc = parse_kind(o->kind, &z->kind)) != 0)
 		return rc;
 	if ((o->no_groups || o->n_groups) &&
 	    (rc = groups_from_opts(o, DDNS_ZONE_GROUPS_MAX, z->groups, &n)) !=
@@ -1160,6 +1182,9 @@ static json_t *zone_json(const struct ddns_zone *z, unsigned hosts)
 	bad |=
 	    jset(o, "visibility", json_string(visibility_name(z->visibility)));
 	bad |= jset(o, "groups", groups_json(z->groups[0], z->n_groups));
+	bad |= jset(o, "kind", json_string(z->kind == DDNS_ZONE_MASTER
+						   ? "master"
+						   : "native"));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -1182,6 +1207,8 @@ static void zone_print(const struct ddns_zone *z, const unsigned *hosts)
 		printf(" groups=");
 		groups_print(z->groups[0], z->n_groups);
 	}
+	if (z->kind == DDNS_ZONE_MASTER)
+		printf(" kind=master");
 	putchar('\n');
 }
 
@@ -1228,7 +1255,9 @@ static int cmd_zone_list(struct ctl *c, const struct opts *o)
 static void zone_diff(const struct ddns_zone *a, const struct ddns_zone *b,
 		      bool *dns, bool *access)
 {
-	*dns = a->ttl != b->ttl || a->n_ns != b->n_ns ||
+	/* a new kind gets a new serial too: a zone made master is then
+	 * NOTIFYed at pdns's next check */
+	*dns = a->ttl != b->ttl || a->n_ns != b->n_ns || a->kind != b->kind ||
 	       strcmp(a->hostmaster, b->hostmaster) != 0;
 	for (unsigned i = 0; !*dns && i < a->n_ns; i++)
 		*dns = strcmp(a->ns[i], b->ns[i]) != 0;
@@ -2576,15 +2605,20 @@ fail:
 static const struct cmd cmds[] = {
     {"zone", "add",
      "ZONE --ns NAME [--ns NAME]... --hostmaster ADDR [--ttl SECONDS] "
-     "[--visibility public|private|admin] [--group G]...",
-     O_NS | O_HOSTMASTER | O_TTL | O_VISIBILITY | O_GROUP, O_NS | O_HOSTMASTER,
+     "[--visibility public|private|admin] [--group G]... "
+     "[--kind native|master]",
+     O_NS | O_HOSTMASTER | O_TTL | O_VISIBILITY | O_GROUP | O_KIND,
+     O_NS | O_HOSTMASTER,
      1, cmd_zone_add, 0, true, NULL},
     {"zone", "set",
      "ZONE [--ttl SECONDS] [--ns NAME]... [--hostmaster ADDR] "
-     "[--visibility V] [--group G]... [--no-groups]",
-     O_NS | O_HOSTMASTER | O_TTL | O_VISIBILITY | O_GROUP | O_NO_GROUPS, 0, 1,
-     cmd_zone_set,
-     O_NS | O_HOSTMASTER | O_TTL | O_VISIBILITY | O_GROUP | O_NO_GROUPS, false,
+     "[--visibility V] [--group G]... [--no-groups] [--kind K]",
+     O_NS | O_HOSTMASTER | O_TTL | O_VISIBILITY | O_GROUP | O_NO_GROUPS |
+	 O_KIND,
+     0, 1, cmd_zone_set,
+     O_NS | O_HOSTMASTER | O_TTL | O_VISIBILITY | O_GROUP | O_NO_GROUPS |
+	 O_KIND,
+     false,
      NULL},
     {"zone", "list", "[--json]", O_JSON, 0, 0, cmd_zone_list, 0, false, NULL},
     {"zone", "del", "ZONE [--force]", O_FORCE, 0, 1, cmd_zone_del, 0, false,
@@ -2769,6 +2803,9 @@ static int ctl_main(int argc, char **argv)
 		usage(stdout);
 		return CTL_OK;
 	}
+	/* whole-store commands open the store their own way */
+	if (g.argi < argc && !g.check && ctl_data_is_cmd(argv[g.argi]))
+		return ctl_data_main(g.conf_file, argc - g.argi, argv + g.argi);
 	if (g.argi < argc) {
 		if ((rc = find_cmd(argc - g.argi, argv + g.argi, &cmd,
 				   &words)) != 0)
@@ -2801,6 +2838,7 @@ int main(int argc, char **argv)
 	/* A closed stdout or a pdns that hangs up must give an error, not
 	 * kill us between a commit and its report. */
 	signal(SIGPIPE, SIG_IGN);
+	umask(077); /* a new store (and any file we write) is private */
 	rc = ctl_main(argc, argv);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		say("cannot write to stdout: %s", strerror(errno));

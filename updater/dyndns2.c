@@ -21,6 +21,8 @@ static const char *const param_names[DDNS_D2_NPARAM] = {
     [DDNS_D2_P_MYIPV4] = "myipv4",
     [DDNS_D2_P_MYIPV6] = "myipv6",
     [DDNS_D2_P_IPV6] = "ipv6",
+    [DDNS_D2_P_TXT] = "txt",
+    [DDNS_D2_P_CLEAR] = "clear",
 };
 
 static const struct {
@@ -542,9 +544,9 @@ static void ftext_addrs(struct ftext *t, const struct ddns_d2_update *u)
 /* "dnserr:" and every address value R sent, as sent. */
 static void ftext_dnserr(struct ftext *t, const struct ddns_d2_req *r)
 {
-	static const int params[] = {DDNS_D2_P_MYIP, DDNS_D2_P_IP,
+	static const int params[] = {DDNS_D2_P_MYIP,   DDNS_D2_P_IP,
 				     DDNS_D2_P_MYIPV4, DDNS_D2_P_MYIPV6,
-				     DDNS_D2_P_IPV6};
+				     DDNS_D2_P_IPV6,   DDNS_D2_P_TXT};
 
 	ftext_adds(t, "dnserr:");
 	for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
@@ -639,6 +641,80 @@ int ddns_d2_username(const struct ddns_d2_req *r, char fqdn[DDNS_NAME_BUF])
 	return 0;
 }
 
+/* ---- ACME challenges (see dyndns2.h) ---------------------------------- */
+
+/* True if field F is one of the words in W (any case). */
+static bool field_is(const struct ddns_d2_field *f, const char *const *w,
+		     size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(w[i]) == f->len && strncasecmp(f->p, w[i], f->len) == 0)
+			return true;
+	return false;
+}
+
+/* The clear parameter: 1 set, 0 absent or false, -1 not understood. */
+static int clear_flag(const struct ddns_d2_req *r)
+{
+	static const char *const yes[] = {"1", "true", "yes", "on"};
+	static const char *const no[] = {"0", "false", "no", "off"};
+	const struct ddns_d2_field *f = &r->param[DDNS_D2_P_CLEAR];
+
+	if (!f->set || field_is(f, no, 4))
+		return 0;
+	return f->len == 0 || field_is(f, yes, 4) ? 1 : -1;
+}
+
+/* True if R is a challenge request (txt or a true clear). */
+static bool is_txt_request(const struct ddns_d2_req *r)
+{
+	return r->param[DDNS_D2_P_TXT].set || clear_flag(r) != 0;
+}
+
+/* R's challenge operation into U.  0 or DDNS_EINVAL. */
+static int txt_op(const struct ddns_d2_req *r, struct ddns_d2_update *u)
+{
+	const struct ddns_d2_field *f = &r->param[DDNS_D2_P_TXT];
+	int clear = clear_flag(r);
+
+	if (clear < 0)
+		return DDNS_EINVAL;
+	u->txt_ttl = r->txt_ttl ? r->txt_ttl : 3600;
+	u->txt_max = r->txt_max ? r->txt_max : 4;
+	if (clear && (!f->set || f->len == 0)) {
+		u->txt_op = DDNS_D2_TXT_CLEAR;
+		return 0;
+	}
+	if (!ddns_challenge_value_valid(f->p, f->len))
+		return DDNS_EINVAL;
+	memcpy(u->txt, f->p, f->len);
+	u->txt[f->len] = '\0';
+	u->txt_op = clear ? DDNS_D2_TXT_DEL : DDNS_D2_TXT_ADD;
+	return 0;
+}
+
+/* The addresses of a challenge request: only those given explicitly. */
+static int txt_addresses(const struct ddns_d2_req *r, struct ddns_d2_update *u)
+{
+	static const int params[] = {DDNS_D2_P_MYIP, DDNS_D2_P_IP,
+				     DDNS_D2_P_MYIPV4, DDNS_D2_P_MYIPV6,
+				     DDNS_D2_P_IPV6};
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+		const struct ddns_d2_field *f = &r->param[params[i]];
+		const char *p = f->p;
+		size_t len = f->len;
+
+		if (f->set)
+			trim(&p, &len);
+		any = any || (f->set && len > 0);
+	}
+	memset(&u->v4, 0, sizeof u->v4);
+	memset(&u->v6, 0, sizeof u->v6);
+	return any ? ddns_d2_addresses(r, NULL, &u->v4, &u->v6) : 0;
+}
+
 /* The lines of an authenticated request (host H) and whether to write. */
 static void judge(const struct ddns_d2_req *r, const struct ddns_addr *client,
 		  const struct ddns_host *h, struct ddns_d2_plan *plan)
@@ -648,6 +724,14 @@ static void judge(const struct ddns_d2_req *r, const struct ddns_addr *client,
 		return;
 	if (host_refused(h)) {
 		ddns_d2_plan_finish(plan, DDNS_D2_ABUSE);
+		return;
+	}
+	if (is_txt_request(r)) {
+		if (txt_op(r, &plan->upd) != 0 ||
+		    txt_addresses(r, &plan->upd) != 0)
+			ddns_d2_plan_finish(plan, DDNS_D2_DNSERR);
+		else
+			plan->write = true; /* always GOOD (apply) */
 		return;
 	}
 	if (ddns_d2_addresses(r, client, &plan->upd.v4, &plan->upd.v6) != 0) {
@@ -661,6 +745,23 @@ static void judge(const struct ddns_d2_req *r, const struct ddns_addr *client,
 	}
 	/* new addresses, or only new TLS marks (then nochg, see apply) */
 	plan->write = true;
+}
+
+int ddns_d2_authenticate(ddns_txn *t, const struct ddns_d2_req *r,
+			 const struct ddns_addr *client,
+			 struct ddns_d2_plan *plan, struct ddns_host *h)
+{
+	int rc;
+
+	memset(plan, 0, sizeof *plan);
+	plan->upd.tls = r->tls;
+	if ((rc = authenticate(t, r, plan, h)) != 0) {
+		ddns_d2_plan_fail(plan, rc);
+		return rc;
+	}
+	if (!plan->authed)
+		auth_fault(plan, client);
+	return 0;
 }
 
 int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
@@ -713,10 +814,48 @@ static void set_addrs(struct ddns_host *h, const struct ddns_d2_update *u,
 	h->updated = now;
 }
 
+/* U's challenge operation on host H at NOW. */
+static int txt_apply(ddns_txn *t, const struct ddns_d2_update *u,
+		     const struct ddns_host *h, int64_t now)
+{
+	struct ddns_challenges c;
+	int rc = ddns_challenge_get(t, u->fqdn, &c);
+
+	/* a record of a former host of this name, or unreadable: start anew */
+	if (rc == DDNS_ENOTFOUND || rc == DDNS_ECORRUPT ||
+	    (rc == 0 && c.host_created != h->created))
+		memset(&c, 0, sizeof c);
+	else if (rc != 0)
+		return rc;
+	c.host_created = h->created;
+	ddns_challenge_expire(&c, now);
+	if (u->txt_op == DDNS_D2_TXT_ADD)
+		ddns_challenge_add(&c, u->txt, now + u->txt_ttl, u->txt_max);
+	else if (u->txt_op == DDNS_D2_TXT_DEL)
+		ddns_challenge_remove(&c, u->txt);
+	else
+		c.n = 0;
+	return ddns_challenge_put(t, u->fqdn, &c);
+}
+
+/* GOOD for U, with H's zone and wildcard-ness. */
+static int apply_good(ddns_txn *t, struct ddns_d2_update *u,
+		      const struct ddns_host *h)
+{
+	struct ddns_zone z;
+	int rc = ddns_zone_get_by_id(t, h->zone_id, &z);
+
+	if (rc != 0)
+		return rc == DDNS_ENOTFOUND ? DDNS_ECORRUPT : rc;
+	memcpy(u->zone, z.name, sizeof u->zone);
+	u->wildcard = (h->flags & DDNS_HOST_WILDCARD) != 0;
+	u->code = DDNS_D2_GOOD;
+	return 0;
+}
+
 int ddns_d2_apply(ddns_txn *t, struct ddns_d2_update *u, int64_t now)
 {
 	struct ddns_host h;
-	struct ddns_zone z;
 	int rc;
 
 	u->code = DDNS_D2_BADAUTH;
@@ -733,6 +872,16 @@ int ddns_d2_apply(ddns_txn *t, struct ddns_d2_update *u, int64_t now)
 		u->code = DDNS_D2_ABUSE;
 		return 0;
 	}
+	if (u->txt_op != DDNS_D2_TXT_NONE &&
+	    ((rc = apply_good(t, u, &h)) != 0 ||
+	     (rc = txt_apply(t, u, &h, now)) != 0))
+		return rc;
+	if (u->txt_op != DDNS_D2_TXT_NONE && addrs_unchanged(&h, u)) {
+		if (marked_flags(&h, u) == h.flags)
+			return 0;
+		h.flags = marked_flags(&h, u);
+		return ddns_host_put(t, &h);
+	}
 	if (addrs_unchanged(&h, u)) {
 		/* the address did not change: nochg, even when the TLS marks
 		 * do (recorded here, without a serial bump or `updated`) */
@@ -743,13 +892,10 @@ int ddns_d2_apply(ddns_txn *t, struct ddns_d2_update *u, int64_t now)
 		return ddns_host_put(t, &h);
 	}
 	set_addrs(&h, u, now);
-	if ((rc = ddns_zone_get_by_id(t, h.zone_id, &z)) != 0 ||
-	    (rc = ddns_host_put(t, &h)) != 0)
-		return rc == DDNS_ENOTFOUND ? DDNS_ECORRUPT : rc;
-	memcpy(u->zone, z.name, sizeof u->zone);
-	u->wildcard = (h.flags & DDNS_HOST_WILDCARD) != 0;
-	u->code = DDNS_D2_GOOD;
-	return 0;
+	if ((rc = apply_good(t, u, &h)) != 0)
+		return rc;
+	rc = ddns_host_put(t, &h);
+	return rc == DDNS_ENOTFOUND ? DDNS_ECORRUPT : rc;
 }
 
 /* ---- counting faults -------------------------------------------------- */

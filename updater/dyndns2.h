@@ -38,6 +38,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "challenge.h"
 #include "names.h"
 #include "secret.h"
 #include "store.h"
@@ -77,7 +78,17 @@ enum ddns_d2_param {
 	DDNS_D2_P_MYIPV4,
 	DDNS_D2_P_MYIPV6,
 	DDNS_D2_P_IPV6,
+	DDNS_D2_P_TXT,	 /* an ACME challenge value (issue 7) */
+	DDNS_D2_P_CLEAR, /* remove it (or, without txt, every value) */
 	DDNS_D2_NPARAM
+};
+
+/* What an update does to the host's ACME challenge values (issue 7). */
+enum ddns_d2_txt_op {
+	DDNS_D2_TXT_NONE = 0,
+	DDNS_D2_TXT_ADD,   /* txt=VALUE */
+	DDNS_D2_TXT_DEL,   /* txt=VALUE&clear */
+	DDNS_D2_TXT_CLEAR, /* clear without txt: every value */
 };
 
 /* A decoded value: LEN bytes at P (inside the request's arena; may hold
@@ -103,6 +114,8 @@ struct ddns_d2_req {
 	bool auth_broken; /* a Basic header was present but broken */
 	bool tls;	  /* came over TLS (set by the caller; kept by
 			     ddns_d2_req_clear) */
+	unsigned txt_ttl; /* [acme] challenge_ttl and max_values (set by */
+	unsigned txt_max; /* the caller, kept; 0: 3600 s and 4) */
 	size_t used;	  /* bytes of arena in use */
 	char arena[DDNS_D2_ARENA];
 };
@@ -116,6 +129,10 @@ struct ddns_d2_update {
 	struct ddns_addr v6;   /* family 0: leave the AAAA record alone */
 	bool tls;	       /* sets (else clears) DDNS_HOST_TLS4/6 of the
 				  families given */
+	uint8_t txt_op;	       /* enum ddns_d2_txt_op */
+	char txt[DDNS_CHALLENGE_VALUE_MAX + 1]; /* ADD / DEL: the value */
+	uint32_t txt_ttl;      /* ADD: seconds the value lives */
+	uint32_t txt_max;      /* ADD: values kept per host */
 	/* output, set by ddns_d2_apply (911: by ddns_d2_commit_batch) */
 	int code;		  /* GOOD, NOCHG, BADAUTH, ABUSE or 911 */
 	char zone[DDNS_NAME_BUF]; /* the host's zone when GOOD or flagged */
@@ -250,6 +267,30 @@ int ddns_d2_decide(ddns_txn *t, const struct ddns_d2_req *r,
 		   const struct ddns_addr *client, struct ddns_d2_plan *plan);
 
 /*
+ * ACME challenges (issue 7).  A request with txt=VALUE, or with clear
+ * (empty, 1, true, yes or on; 0, false, no and off mean "absent"), is a
+ * challenge request: txt=VALUE adds VALUE (a known value only gets a new
+ * expiry), txt=VALUE&clear removes that value, clear alone removes every
+ * value of the host.  Its addresses change only when an address parameter
+ * (myip, ip, myipv4, myipv6, ipv6) is given; the client's own address is
+ * never taken then.  The answer is "good" (with the addresses when some
+ * were given: "good 192.0.2.1"), never nochg; an invalid value or clear,
+ * or a malformed address, is dnserr (a client fault); a host flagged or
+ * blocked answers abuse.
+ */
+
+/*
+ * Authenticate R's credentials (as ddns_d2_decide does) and nothing else:
+ * on success plan->authed, plan->upd.fqdn and plan->upd.cred are set and
+ * *H holds the host; otherwise PLAN is one badauth line with its auth
+ * fault (a wrong secret for an existing host).  Returns 0, or a store
+ * error: PLAN is then a 911 (ddns_d2_plan_fail).
+ */
+int ddns_d2_authenticate(ddns_txn *t, const struct ddns_d2_req *r,
+			 const struct ddns_addr *client,
+			 struct ddns_d2_plan *plan, struct ddns_host *h);
+
+/*
  * Decide request R for host H, whose caller was authenticated otherwise
  * (a bearer token of H's owner: no secret is checked), from CLIENT:
  * judge the hostnames against H->fqdn, the addresses and the stored
@@ -266,7 +307,9 @@ void ddns_d2_decide_host(const struct ddns_d2_req *r, const struct ddns_host *h,
  * have changed since ddns_d2_decide), then set u->code to BADAUTH (host
  * gone or secret replaced), ABUSE, NOCHG (the addresses are the stored
  * ones; TLS marks that differ are written, `updated` stays) or GOOD
- * (addresses written, u->zone and u->wildcard set).  Does not bump the
+ * (addresses written, u->zone and u->wildcard set).  A challenge update
+ * (u->txt_op) writes the host's challenge values and is GOOD, with
+ * u->zone and u->wildcard set, whether or not an address changed.  Does not bump the
  * zone serial.  Returns 0 or a store error, after which T must be aborted
  * (DDNS_ECORRUPT: the host does not decode, nothing was written).
  */

@@ -9,7 +9,9 @@
  * clean stop (SIGTERM, SIGINT) or a good --check-config, 2 for a bad
  * command line or configuration, 1 when the store cannot be opened, an
  * address cannot be bound or the TLS certificate or key cannot be loaded
- * (--check-config loads them too).
+ * (--check-config loads them too), or the switch to [updater] user fails.
+ * Started as root with [updater] user set, it runs as that user once the
+ * listeners are bound and the store is open (priv.h).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <event2/event.h>
 
@@ -25,6 +28,7 @@
 #include "conf.h"
 #include "err.h"
 #include "log.h"
+#include "priv.h"
 #include "purge.h"
 #include "server.h"
 #include "store.h"
@@ -164,7 +168,25 @@ static int add_signal(struct event_base *base, int sig, struct event **ev,
 	return *ev && evsignal_add(*ev, NULL) == 0 ? 0 : DDNS_ENOMEM;
 }
 
-static int run(const struct ddns_conf *conf)
+/* After binding and opening the store: give the store to [updater] user
+ * and become that user.  0, or 1 (logged). */
+static int drop_root(const struct ddns_conf *conf, const struct ddns_priv *p)
+{
+	char err[512];
+
+	if (!p->set)
+		return 0;
+	if (ddns_priv_chown_store(p, conf->store_path, err, sizeof err) != 0 ||
+	    ddns_priv_drop(p, err, sizeof err) != 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	log_info("running as user %s (uid %u, gid %u)", p->user,
+		 (unsigned)p->uid, (unsigned)p->gid);
+	return 0;
+}
+
+static int run(const struct ddns_conf *conf, const struct ddns_priv *priv)
 {
 	struct event_base *base = NULL;
 	struct event *sigterm = NULL, *sigint = NULL, *sighup = NULL;
@@ -194,6 +216,8 @@ static int run(const struct ddns_conf *conf)
 		log_err("%s", err);
 		goto out;
 	}
+	if (drop_root(conf, priv) != 0)
+		goto out;
 	if (add_signal(base, SIGTERM, &sigterm, on_signal, base) != 0 ||
 	    add_signal(base, SIGINT, &sigint, on_signal, base) != 0 ||
 	    add_signal(base, SIGHUP, &sighup, on_hup, srv) != 0) {
@@ -229,9 +253,11 @@ int main(int argc, char **argv)
 {
 	struct opts o = {0};
 	struct ddns_conf *conf = NULL;
+	struct ddns_priv priv;
 	char err[512];
 	int rc;
 
+	umask(077); /* the store, and anything else we create, is private */
 	ddns_log_init(PROG, DDNS_LOG_INFO);
 	rc = parse_args(argc, argv, &o);
 	if (rc != 0) {
@@ -247,6 +273,13 @@ int main(int argc, char **argv)
 		ddns_conf_free(conf);
 		return 2;
 	}
+	if (ddns_priv_lookup(conf->updater_user, conf->updater_group, &priv, err,
+			     sizeof err) != 0) {
+		fprintf(stderr, PROG ": %s: [updater] user/group: %s\n",
+			conf->file, err);
+		ddns_conf_free(conf);
+		return 2;
+	}
 	if (o.check) {
 		rc = check_tls(conf);
 		if (rc == 0)
@@ -256,7 +289,7 @@ int main(int argc, char **argv)
 	}
 	ddns_log_init(NULL, conf->log_level);
 	signal(SIGPIPE, SIG_IGN);
-	rc = run(conf);
+	rc = run(conf, &priv);
 	ddns_conf_free(conf);
 	return rc;
 }

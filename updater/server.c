@@ -53,6 +53,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include "acme.h"
 #include "addr.h"
 #include "api.h"
 #include "auth.h"
@@ -62,9 +63,11 @@
 #include "err.h"
 #include "http_util.h"
 #include "log.h"
+#include "metrics.h"
 #include "nicapi.h"
 #include "oidc.h"
 #include "portal_files.h"
+#include "prom.h"
 #include "proxy.h"
 #include "ratelimit.h"
 #include "tls.h"
@@ -92,6 +95,7 @@ struct update_job {
 	struct ddns_d2_plan plan;
 	char client[DDNS_ADDR_STRLEN];
 	char proxy[DDNS_ADDR_STRLEN]; /* "" when direct */
+	uint64_t start_ns;	      /* arrival, for the latency */
 };
 
 struct ddns_server {
@@ -120,7 +124,9 @@ struct ddns_server {
 	ddns_auth *auth;
 	ddns_api *api;
 	ddns_nic *nic;
+	ddns_acme *acme; /* DNS-01 challenges: httpreq, sweep (issue 7) */
 	ddns_portal_files *files; /* NULL: the portal is not served */
+	ddns_metrics *metrics;    /* /metrics, /healthz and their counters */
 	/* scratch, reused by every request (the loop is single-threaded) */
 	struct ddns_d2_req req;
 	struct ddns_buf body;
@@ -212,7 +218,8 @@ static void send_str(struct evhttp_request *req, int status, const char *text)
 	send_text(req, status, text, strlen(text));
 }
 
-static void log_result(const struct update_job *job, const struct ddns_buf *b)
+static void log_result(const struct update_job *job, const struct ddns_buf *b,
+		       uint64_t ns)
 {
 	char line[200];
 	size_t n = b->len < sizeof line - 1 ? b->len : sizeof line - 1;
@@ -223,24 +230,27 @@ static void log_result(const struct update_job *job, const struct ddns_buf *b)
 	for (char *c = line; *c; c++)
 		if (*c == '\n')
 			*c = ';';
-	log_info("update from %s%s%s%s for %s: %s", job->client,
-		 job->proxy[0] ? " via " : "", job->proxy,
+	log_info("update from %s%s%s%s for %s: %s (%llu.%03llu ms)",
+		 job->client, job->proxy[0] ? " via " : "", job->proxy,
 		 job->plan.upd.tls ? " over TLS" : "",
 		 job->plan.upd.fqdn[0] ? job->plan.upd.fqdn : "(unknown user)",
-		 line);
+		 line, (unsigned long long)(ns / 1000000),
+		 (unsigned long long)(ns / 1000 % 1000));
 }
 
 /* Answer JOB from its (final) plan and free it. */
 static void finish_job(struct ddns_server *srv, struct update_job *job)
 {
 	int status = ddns_d2_format(&job->plan, &srv->body);
+	uint64_t ns = ddns_prom_now_ns() - job->start_ns;
 
 	if (srv->body.failed) {
 		status = 200;
 		ddns_buf_reset(&srv->body);
 		ddns_buf_adds(&srv->body, "911");
 	}
-	log_result(job, &srv->body);
+	ddns_metrics_update(srv->metrics, job->plan.code, job->plan.n, ns);
+	log_result(job, &srv->body, ns);
 	send_text(job->req, status, srv->body.data ? srv->body.data : "",
 		  srv->body.len);
 	free(job);
@@ -313,6 +323,7 @@ static bool rate_limited(struct ddns_server *srv, struct evhttp_request *req,
 	log_debug("update from %s: too many failed authentications; 429 for "
 		  "%u s",
 		  text, wait);
+	ddns_metrics_rate_limited(srv->metrics);
 	snprintf(secs, sizeof secs, "%u", wait);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
 			  secs);
@@ -384,9 +395,11 @@ static int commit_batch(struct ddns_server *srv, struct update_job **jobs,
 					  &srv->policy, (int64_t)time(NULL));
 		free(batch);
 	}
-	if (rc != 0)
+	if (rc != 0) {
+		ddns_metrics_commit_failed(srv->metrics);
 		log_err("storing %zu update(s) and %zu fault(s) failed: %s", n,
 			nf, ddns_strerror(rc));
+	}
 	else
 		log_debug("committed a batch of %zu update(s) and %zu "
 			  "fault(s)",
@@ -409,7 +422,8 @@ static void answer_jobs(struct ddns_server *srv, struct update_job **jobs,
 		int code = rc != 0 ? DDNS_D2_911 : u->code;
 
 		if (code == DDNS_D2_GOOD)
-			purge_host(srv, u->fqdn, u->zone, u->wildcard);
+			purge_host(srv, u->fqdn, u->zone,
+				   u->wildcard || u->txt_op != DDNS_D2_TXT_NONE);
 		else if (rc == 0 && u->flagged)
 			abuse_flagged(srv, u->fqdn, u->zone, u->wildcard);
 		if (rc != 0)
@@ -533,6 +547,7 @@ static struct update_job *job_new(struct evhttp_request *req,
 		return NULL;
 	}
 	job->req = req;
+	job->start_ns = ddns_prom_now_ns();
 	ddns_addr_format(client, job->client, sizeof job->client);
 	if (o->proxy.family != 0)
 		ddns_addr_format(&o->proxy, job->proxy, sizeof job->proxy);
@@ -559,18 +574,23 @@ static bool parse_update(struct ddns_d2_req *r, struct update_job *job,
 }
 
 /* Authenticate and validate srv->req on one read snapshot into
- * job->plan (a 911 plan after a store error), and count the outcome.
- * False when the request was refused with 429 before that. */
+ * job->plan (a 911 plan after a store error), and count the outcome;
+ * AUTH_ONLY: authenticate only (the ACME endpoints).  False when the
+ * request was refused with 429 before that. */
 static bool judge_update(struct ddns_server *srv, struct update_job *job,
-			 const struct ddns_addr *client)
+			 const struct ddns_addr *client, bool auth_only)
 {
+	struct ddns_host h;
 	ddns_txn *t = NULL;
 	int rc;
 
 	if (rate_limited(srv, job->req, client, job->client))
 		return false;
 	if ((rc = ddns_txn_begin(srv->store, false, &t)) == 0) {
-		rc = ddns_d2_decide(t, &srv->req, client, &job->plan);
+		rc = auth_only ? ddns_d2_authenticate(t, &srv->req, client,
+						      &job->plan, &h)
+			       : ddns_d2_decide(t, &srv->req, client,
+						&job->plan);
 		ddns_txn_abort(t);
 	}
 	if (rc != 0) {
@@ -719,6 +739,8 @@ static void handle_bearer_update(struct ddns_server *srv,
 	bj->srv = srv;
 	bj->job = job;
 	bj->client = ctx->client;
+	bj->r.txt_ttl = srv->req.txt_ttl;
+	bj->r.txt_max = srv->req.txt_max;
 	if (!parse_update(&bj->r, job, o->tls, query, qlen)) {
 		free(job);
 		bearer_free(bj);
@@ -745,7 +767,7 @@ static void handle_update(struct ddns_server *srv, struct evhttp_request *req,
 		return;
 	}
 	go = parse_update(&srv->req, job, o->tls, query, qlen) &&
-	     judge_update(srv, job, client);
+	     judge_update(srv, job, client, false);
 	ddns_d2_req_clear(&srv->req); /* wipes the password */
 	if (go)
 		store_or_reply(srv, job);
@@ -881,6 +903,35 @@ static void handle_portal(struct ddns_server *srv,
 		ddns_portal_serve(srv->files, ctx->req, ctx->path, ctx->plen);
 }
 
+/* lego's httpreq: POST [acme] path/present or /cleanup (OP), Basic
+ * authentication judged here as for /nic/update (429 limits, faults),
+ * the rest in acme.c. */
+static void handle_acme(struct ddns_server *srv,
+			const struct ddns_http_ctx *ctx, const struct origin *o,
+			int op)
+{
+	struct update_job *job;
+	bool go;
+
+	if (op == DDNS_ACME_UNKNOWN) {
+		ddns_http_error(ctx->req, 404, "no such path");
+		return;
+	}
+	if (ctx->method != EVHTTP_REQ_POST) {
+		ddns_http_bad_method(ctx->req, "POST");
+		return;
+	}
+	if (!(job = job_new(ctx->req, &ctx->client, o)))
+		return;
+	go = parse_update(&srv->req, job, o->tls, ctx->query, ctx->qlen) &&
+	     judge_update(srv, job, &ctx->client, true);
+	ddns_d2_req_clear(&srv->req); /* wipes the password */
+	if (go)
+		ddns_acme_httpreq(srv->acme, job->req, op, &job->plan,
+				  job->client);
+	free(job);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct ddns_server *srv = arg;
@@ -908,10 +959,13 @@ static void on_request(struct evhttp_request *req, void *arg)
 		handle_update(srv, req, &ctx, &o, query, qlen);
 	else if (route == DDNS_D2_ROUTE_MYIP)
 		handle_myip(req, &client);
-	else if (target_ok)
-		handle_portal(srv, &ctx);
-	else
+	else if (!target_ok)
 		send_str(req, 404, "not found");
+	else if ((route = ddns_acme_route(srv->acme, ctx.path, ctx.plen)) !=
+		 DDNS_ACME_NONE)
+		handle_acme(srv, &ctx, &o, route);
+	else if (!ddns_metrics_handle(srv->metrics, &ctx))
+		handle_portal(srv, &ctx);
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -1071,13 +1125,27 @@ static int oidc_init(struct ddns_server *srv, const struct ddns_conf *conf,
 	return ddns_oidc_new(&srv->oidc, srv->base, &oc, err, errlen);
 }
 
+/* The ACME module ([acme]); the challenge settings of /nic/update. */
+static int acme_init(struct ddns_server *srv, const struct ddns_conf *conf,
+		     char *err, size_t errlen)
+{
+	struct ddns_acme_conf ac = {srv->base, srv->store, srv->purger, conf};
+	int rc = ddns_acme_new(&srv->acme, &ac, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	srv->req.txt_ttl = ddns_acme_ttl(srv->acme);
+	srv->req.txt_max = ddns_acme_max(srv->acme);
+	return 0;
+}
+
 /* The portal side: worker threads, OpenID, logins, API, files. */
 static int portal_init(struct ddns_server *srv, const struct ddns_conf *conf,
 		       char *err, size_t errlen)
 {
 	struct ddns_auth_conf ac = {srv->base, srv->store, NULL, NULL, conf};
 	struct ddns_api_conf pc = {srv->base, srv->store, srv->purger, NULL,
-				   NULL,      NULL,	  conf};
+				   NULL,      NULL,	  conf,	       NULL};
 	struct ddns_nic_conf nc = {NULL, NULL, conf};
 	int rc;
 
@@ -1092,6 +1160,7 @@ static int portal_init(struct ddns_server *srv, const struct ddns_conf *conf,
 	if ((rc = ddns_auth_new(&srv->auth, &ac, err, errlen)) != 0)
 		return rc;
 	pc.auth = nc.auth = srv->auth;
+	pc.acme = srv->acme;
 	if ((rc = ddns_api_new(&srv->api, &pc, err, errlen)) != 0)
 		return rc;
 	nc.api = srv->api;
@@ -1152,6 +1221,9 @@ int ddns_server_new(ddns_server **out, struct event_base *base,
 	if ((rc = ddns_proxies_init(&srv->proxies,
 				    &conf->updater_trusted_proxies, err,
 				    errlen)) != 0 ||
+	    (rc = ddns_metrics_new(&srv->metrics, store, conf, err,
+				   errlen)) != 0 ||
+	    (rc = acme_init(srv, conf, err, errlen)) != 0 ||
 	    (rc = portal_init(srv, conf, err, errlen)) != 0 ||
 	    (rc = setup_tls(srv, conf, err, errlen)) != 0 ||
 	    (rc = serve_on(srv, &srv->http, "listen", &conf->updater_listen,
@@ -1170,6 +1242,7 @@ void ddns_server_free(ddns_server *srv)
 		return;
 	on_commit(-1, 0, srv); /* durable first; replies go out if they can */
 	portal_free(srv);      /* its pending requests die unanswered */
+	ddns_acme_free(srv->acme); /* after the API, which uses it */
 	ddns_conns_shutdown(srv->conns); /* the listeners go next */
 	if (srv->http)
 		evhttp_free(srv->http); /* listeners and connections too */
@@ -1178,6 +1251,7 @@ void ddns_server_free(ddns_server *srv)
 	ddns_conns_free(srv->conns);
 	ddns_oidc_free(srv->oidc);
 	ddns_tls_free(srv->tls);
+	ddns_metrics_free(srv->metrics);
 	if (srv->commit_ev)
 		event_free(srv->commit_ev);
 	free(srv->queue);

@@ -27,6 +27,8 @@ after a deadline); waiting is polling with a deadline, never a fixed sleep;
 nothing but 127.0.0.1 / ::1 is ever contacted; port 53 and the system's pdns
 are never touched.  On a failure the tail of each log is printed, and the
 temporary directory is kept (DDNS_KEEP_TMP=1 keeps it always).
+DDNS_WRAPPER, a command line split on blanks, is put before our daemons'
+(not pdns's): test/valgrind.sh runs them under valgrind that way.
 
 The binaries come from the meson build root in DDNS_BUILD_DIR (set by
 `meson test`; set it yourself to run a test file directly).
@@ -44,8 +46,10 @@ import tempfile
 import time
 import unittest
 
-DEADLINE = 15.0     # seconds to wait for a daemon to come up
-STOP_DEADLINE = 5.0  # seconds between SIGTERM and SIGKILL
+# DDNS_TIME_SCALE (e.g. 4 under valgrind) stretches both deadlines.
+_SCALE = float(os.environ.get('DDNS_TIME_SCALE', '1'))
+DEADLINE = 15.0 * _SCALE     # seconds to wait for a daemon to come up
+STOP_DEADLINE = 5.0 * _SCALE  # seconds between SIGTERM and SIGKILL
 LOG_TAIL = 40       # lines of each log printed on a failure
 ZONE = 'dyn.example.org'
 
@@ -62,9 +66,17 @@ def build_dir():
 
 
 def binary(name):
-    """Absolute path of a built program: ddns-updater, ddnsctl, ddns-backend."""
+    """Absolute path of a built program: ddns-updater, ddnsctl, ddns-backend.
+    With DDNS_BIN_DIR set (e.g. /usr/sbin), the installed programs there
+    are used instead of the build's (test/package.sh)."""
     sub = {'ddns-updater': 'updater', 'ddnsctl': 'updater',
            'ddns-backend': 'backend'}[name]
+    installed = os.environ.get('DDNS_BIN_DIR')
+    if installed:
+        path = os.path.join(installed, name)
+        if not os.access(path, os.X_OK):
+            sys.exit('%s not found (DDNS_BIN_DIR)' % path)
+        return path
     path = os.path.join(build_dir(), sub, name)
     if not os.access(path, os.X_OK):
         sys.exit('%s not found: build first (ninja -C %s)' % (path,
@@ -813,6 +825,12 @@ class Service:
         return problems
 
     def _spawn(self, name, argv):
+        # DDNS_WRAPPER (e.g. test/valgrind.sh's "valgrind --error-exitcode=
+        # 99 ..."): run our daemons under it; it must exec them in place,
+        # so that the PID stays theirs.
+        wrapper = os.environ.get('DDNS_WRAPPER', '').split()
+        if wrapper and name != 'pdns':
+            argv = wrapper + list(argv)
         p = Proc(name, argv, self.dir)
         self.procs[name] = p
         return p

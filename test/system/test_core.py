@@ -309,7 +309,7 @@ class SchemaVersionTest(unittest.TestCase):
         cls.svc = ddnstest.Service(ipv6=False)
         cls.svc.prepare()   # config and a v1 store with one zone
         store = os.path.join(cls.svc.dir, 'store')
-        set_schema_version(store, 2)
+        set_schema_version(store, 3)  # newer than the programs' 2
 
     @classmethod
     def tearDownClass(cls):
@@ -321,9 +321,9 @@ class SchemaVersionTest(unittest.TestCase):
                            env=ddnstest.clean_env(), stdin=subprocess.DEVNULL)
         self.assertNotEqual(r.returncode, 0, r)
         msg = r.stderr.replace(self.svc.dir, 'DIR')  # no digits of the path
-        self.assertRegex(msg, r'\b2\b', 'message does not name the version '
+        self.assertRegex(msg, r'\b3\b', 'message does not name the version '
                          'found: %r' % msg)
-        self.assertRegex(msg, r'\b1\b', 'message does not name the version '
+        self.assertRegex(msg, r'\b2\b', 'message does not name the version '
                          'needed: %r' % msg)
         return r
 

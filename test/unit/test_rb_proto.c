@@ -486,10 +486,14 @@ static void test_list(struct fixture *f, ddns_txn *t)
 	CHECK(find_rr(r, "A", "198.51.100.1") == NULL);
 	rr = json_array_get(json_object_get(r, "result"), 0);
 	CHECK_STR(json_string_value(json_object_get(rr, "qtype")), "SOA");
-	json_array_foreach(json_object_get(r, "result"), i, rr)
-		CHECK_INT(json_integer_value(json_object_get(rr, "domain_id")),
-			  f->dyn.id);
-	check_shapes(r);
+	/* a transfer's records leave out what pdns defaults (rb_proto.c) */
+	json_array_foreach(json_object_get(r, "result"), i, rr) {
+		CHECK(json_is_integer(json_object_get(rr, "ttl")));
+		CHECK(json_is_string(json_object_get(rr, "content")));
+		CHECK(!json_object_get(rr, "domain_id"));
+		CHECK(!json_object_get(rr, "auth"));
+		CHECK(!json_object_get(rr, "scopeMask"));
+	}
 	json_decref(r);
 
 	r = list(f, t, "DYN.example.org", -1);

@@ -2,8 +2,9 @@
  * test_store.c -- the LMDB store: opening and versions, zones (their
  * visibility and groups), serials, hosts (owners, comments), fault
  * records, range scans, value encodings (the examples of
- * schema/lmdb-v1.md byte for byte), a full map, and a reader in another
- * process.  Every store lives in a fresh mkdtemp
+ * schema/lmdb-v2.md byte for byte), a full map, a reader in another
+ * process; schema 2's fault records, the upgrade from schema 1, loads
+ * and backups.  Every store lives in a fresh mkdtemp
  * directory, removed at the end.
  */
 #include <arpa/inet.h>
@@ -273,7 +274,7 @@ static void test_open_refused(const char *base)
 static void test_version(const char *base)
 {
 	char dir[512], err[256];
-	uint8_t v2[4] = {0, 0, 0, 2}, bad[3] = {0, 0, 1};
+	uint8_t v3[4] = {0, 0, 0, 3}, v1[4] = {0, 0, 0, 1}, bad[3] = {0, 0, 1};
 	uint32_t found = 0;
 	ddns_store *s;
 
@@ -285,21 +286,40 @@ static void test_version(const char *base)
 	CHECK_INT(raw_meta_get_u32(dir, "next_zone_id", &found), 0);
 	CHECK_INT(found, 1);
 
-	CHECK_INT(raw_meta_put(dir, "schema", v2, sizeof v2), 0);
+	CHECK_INT(raw_meta_put(dir, "schema", v3, sizeof v3), 0);
 	s = NULL;
 	CHECK_INT(
 	    ddns_store_open(&s, dir, DDNS_STORE_RDONLY, 0, err, sizeof err),
 	    DDNS_EVERSION);
 	CHECK(s == NULL);
-	CHECK(strstr(err, "schema version 2") != NULL);
-	CHECK(strstr(err, "needs version 1") != NULL);
+	CHECK(strstr(err, "schema version 3") != NULL);
+	CHECK(strstr(err, "needs version 2") != NULL);
+	CHECK(strstr(err, "upgrade ddns") != NULL);
 	CHECK(strstr(err, dir) != NULL);
 	/* A writer with CREATE is refused too and rewrites nothing. */
 	CHECK_INT(
 	    ddns_store_open(&s, dir, DDNS_STORE_CREATE, 0, err, sizeof err),
 	    DDNS_EVERSION);
 	CHECK_INT(raw_meta_get_u32(dir, "schema", &found), 0);
-	CHECK_INT(found, 2);
+	CHECK_INT(found, 3);
+	/* ANYVERSION opens it (for ddnsctl migrate), which refuses it */
+	CHECK_INT(ddns_store_open(&s, dir, DDNS_STORE_ANYVERSION, 0, err,
+				  sizeof err),
+		  0);
+	CHECK_INT(ddns_store_version(s), 3);
+	CHECK_INT(ddns_store_migrate(s, &found, NULL), DDNS_EVERSION);
+	ddns_store_close(s);
+
+	/* an older store: told to run the migration, never upgraded */
+	CHECK_INT(raw_meta_put(dir, "schema", v1, sizeof v1), 0);
+	s = NULL;
+	CHECK_INT(ddns_store_open(&s, dir, DDNS_STORE_CREATE, 0, err,
+				  sizeof err),
+		  DDNS_EVERSION);
+	CHECK(strstr(err, "schema version 1") != NULL);
+	CHECK(strstr(err, "ddnsctl migrate") != NULL);
+	CHECK_INT(raw_meta_get_u32(dir, "schema", &found), 0);
+	CHECK_INT(found, 1);
 
 	CHECK_INT(raw_meta_put(dir, "schema", bad, sizeof bad), 0);
 	CHECK_INT(ddns_store_open(&s, dir, 0, 0, err, sizeof err),
@@ -524,7 +544,7 @@ static ddns_store *test_legacy_host(ddns_store *s, const char *dir)
 	ddns_store_close(s);
 	host_init(&h, "x.y.dyn.example.org", 2);
 	n = ddns_host_encode(&h, val, sizeof val);
-	CHECK_INT(n, 117);
+	CHECK(n > 0);
 	CHECK_INT(raw_put(dir, "hosts", key, ddns_name_key(h.fqdn, key), val,
 			  (size_t)n),
 		  0);
@@ -554,11 +574,13 @@ static void test_host_get_put(ddns_store *s)
 	h.flags = DDNS_HOST_V4 | DDNS_HOST_V6 | DDNS_HOST_TLS6;
 	inet_pton(AF_INET, "198.51.100.7", &h.v4);
 	inet_pton(AF_INET6, "2001:db8::1", &h.v6);
-	h.updated = -1; /* signed values survive */
+	h.updated = -1; /* times are u32 seconds (schema 2) */
+	CHECK_INT(ddns_host_put(t, &h), DDNS_EINVAL);
+	h.updated = UINT32_MAX;
 	h.client_faults = 3;
 	h.server_faults = 4;
 	h.auth_faults = 0xffffffffu;
-	h.last_fault = INT64_MAX;
+	h.last_fault = UINT32_MAX - 1;
 	h.owner = 0xfedcba98;
 	CHECK_INT(ddns_host_put(t, &h), 0);
 	CHECK_INT(ddns_host_get(t, "a.example.org", &got), 0);
@@ -878,25 +900,40 @@ static void test_host_codec(void)
 	host_init(&h, "a.example.org", 0x01020304);
 	h.flags = 0xffffffffu;
 	inet_pton(AF_INET6, "2001:db8::42", &h.v6);
-	h.updated = INT64_MIN;
-	h.last_fault = 1;
-	h.client_faults = 1;
-	h.server_faults = 2;
-	h.auth_faults = 3;
+	h.updated = UINT32_MAX; /* u32 seconds: good until 2106 */
 	h.owner = 0x0a0b0c0d;
 	n = ddns_host_encode(&h, buf, sizeof buf);
-	CHECK_INT(n, 117);
-	CHECK_INT(buf[0], 1);
+	CHECK_INT(n, 89); /* both addresses */
+	CHECK_INT(buf[0], 2);
 	CHECK_INT(buf[1], 1);
 	CHECK_INT(buf[4], 4);
-	CHECK_INT(buf[9], 192); /* v4 in network order */
-	CHECK_INT(buf[113], 0x0a); /* owner, last and big-endian */
-	CHECK_INT(buf[116], 0x0d);
+	CHECK_INT(buf[17], 0x0a); /* owner, big-endian */
+	CHECK_INT(buf[20], 0x0d);
+	CHECK_INT(buf[69], 192); /* v4 in network order, after the hash */
+	CHECK_INT(buf[73], 0x20); /* then v6 */
 	memset(&got, 0x55, sizeof got);
 	CHECK_INT(ddns_host_decode(buf, (size_t)n, &got), 0);
 	CHECK_STR(got.fqdn, "");
 	memcpy(got.fqdn, h.fqdn, sizeof h.fqdn);
 	CHECK(memcmp(&got, &h, sizeof h) == 0);
+	/* the counters are not in the host record (schema 2: `faults`) */
+	h.client_faults = 1;
+	h.last_fault = 1;
+	CHECK_INT(ddns_host_encode(&h, buf, sizeof buf), 89);
+	h.client_faults = 0;
+	h.last_fault = 0;
+	/* addresses only when set: 73 with A only, 69 with none */
+	h.flags = DDNS_HOST_V4;
+	CHECK_INT(ddns_host_encode(&h, bad, sizeof bad), 73);
+	h.flags = 0;
+	CHECK_INT(ddns_host_encode(&h, bad, sizeof bad), 69);
+	h.flags = 0xffffffffu;
+	/* times out of u32 are refused */
+	h.created = -1;
+	CHECK_INT(ddns_host_encode(&h, bad, sizeof bad), DDNS_EINVAL);
+	h.created = (int64_t)UINT32_MAX + 1;
+	CHECK_INT(ddns_host_encode(&h, bad, sizeof bad), DDNS_EINVAL);
+	h.created = 1000;
 
 	CHECK_INT(ddns_host_encode(&h, buf, (size_t)n - 1), DDNS_ETOOBIG);
 	for (int len = 0; len < n; len++)
@@ -905,7 +942,10 @@ static void test_host_codec(void)
 	memcpy(bad, buf, (size_t)n);
 	bad[n] = 0;
 	CHECK_INT(ddns_host_decode(bad, (size_t)n + 1, &got), DDNS_ECORRUPT);
+	bad[0] = 1; /* a v1 record */
+	CHECK_INT(ddns_host_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
 	bad[0] = 2;
+	bad[8] &= (uint8_t)~DDNS_HOST_V6; /* length no longer matches */
 	CHECK_INT(ddns_host_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
 	bad[0] = 0;
 	CHECK_INT(ddns_host_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
@@ -930,7 +970,7 @@ static void test_doc_vectors(void)
 	    0x6f, 0x72, 0x67, 0x00, 0x00};
 	static const uint8_t groups_tail[] = {0x01, 0x02, 0x04, 'v', 'o', '-',
 					      'a',  0x04, 'v',  'o', '-', 'b'};
-	uint8_t host_want[117], buf[512];
+	uint8_t host_want[73], buf[512];
 	struct ddns_zone z;
 	struct ddns_host h;
 	int n;
@@ -960,13 +1000,13 @@ static void test_doc_vectors(void)
 	/* host: zone 1, V4, 192.0.2.1, created 1700000000, updated
 	 * 1700000300, salt 16 x 11, hash 32 x 22, no faults, owner 7 */
 	memset(host_want, 0, sizeof host_want);
-	memcpy(host_want, "\x01\x00\x00\x00\x01\x00\x00\x00\x01\xc0\x00\x02\x01",
-	       13);
-	memcpy(host_want + 29, "\x00\x00\x00\x00\x65\x53\xf1\x00", 8);
-	memcpy(host_want + 37, "\x00\x00\x00\x00\x65\x53\xf2\x2c", 8);
-	memset(host_want + 45, 0x11, 16);
-	memset(host_want + 61, 0x22, 32);
-	host_want[116] = 7;
+	memcpy(host_want,
+	       "\x02\x00\x00\x00\x01\x00\x00\x00\x01\x65\x53\xf1\x00\x65"
+	       "\x53\xf2\x2c\x00\x00\x00\x07",
+	       21);
+	memset(host_want + 21, 0x11, 16);
+	memset(host_want + 37, 0x22, 32);
+	memcpy(host_want + 69, "\xc0\x00\x02\x01", 4);
 	memset(&h, 0, sizeof h);
 	h.zone_id = 1;
 	h.flags = DDNS_HOST_V4;
@@ -977,7 +1017,7 @@ static void test_doc_vectors(void)
 	memset(h.cred.hash, 0x22, sizeof h.cred.hash);
 	h.owner = 7;
 	n = ddns_host_encode(&h, buf, sizeof buf);
-	CHECK_INT(n, 117);
+	CHECK_INT(n, 73);
 	CHECK(memcmp(buf, host_want, sizeof host_want) == 0);
 }
 
@@ -1168,7 +1208,10 @@ static void test_comments(ddns_store *s)
 static void test_fault_codec(void)
 {
 	static const uint8_t want[] = {
-	    0x01, 0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x00, /* start */
+	    0x02, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x00, /* client */
+	    0x00, 0x00, 0x00, 0x00,				  /* auth */
+	    0x65, 0x53, 0xf2, 0x2c,				  /* last */
+	    0x65, 0x53, 0xf1, 0x00,				  /* start */
 	    0x00, 0x00, 0x00, 0x07,				  /* count */
 	    0x01, 0x0f, 'n',  'o',  'c',  'h',  'g',  ' ',  '1',  '9',
 	    '2',  '.',	'0',  '.',  '2',  '.',	'1'};
@@ -1177,6 +1220,8 @@ static void test_fault_codec(void)
 	int n;
 
 	memset(&f, 0, sizeof f);
+	f.client_faults = 7;
+	f.last_fault = 1700000300;
 	f.window_start = 1700000000;
 	f.window_count = 7;
 	f.last_kind = DDNS_FAULT_CLIENT;
@@ -1188,6 +1233,8 @@ static void test_fault_codec(void)
 	CHECK_INT(ddns_fault_decode(buf, (size_t)n, &got), 0);
 	CHECK_INT(got.window_start, 1700000000);
 	CHECK_INT(got.window_count, 7);
+	CHECK_INT(got.client_faults, 7);
+	CHECK_INT(got.last_fault, 1700000300);
 	CHECK_INT(got.last_kind, DDNS_FAULT_CLIENT);
 	CHECK_STR(got.last_text, "nochg 192.0.2.1");
 	CHECK_INT(ddns_fault_encode(&f, buf, (size_t)n - 1), DDNS_ETOOBIG);
@@ -1197,13 +1244,13 @@ static void test_fault_codec(void)
 	memcpy(bad, buf, (size_t)n);
 	bad[n] = 'x';
 	CHECK_INT(ddns_fault_decode(bad, (size_t)n + 1, &got), DDNS_ECORRUPT);
-	bad[0] = 2;
+	bad[0] = 1; /* a v1 record */
 	CHECK_INT(ddns_fault_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
 	memcpy(bad, buf, (size_t)n);
-	bad[13] = 4; /* unknown kind */
+	bad[25] = 4; /* unknown kind */
 	CHECK_INT(ddns_fault_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
 	memcpy(bad, buf, (size_t)n);
-	bad[16] = 0x07; /* not printable */
+	bad[28] = 0x07; /* not printable */
 	CHECK_INT(ddns_fault_decode(bad, (size_t)n, &got), DDNS_ECORRUPT);
 
 	/* the longest text; one octet more, a control octet or a bad kind
@@ -1211,7 +1258,7 @@ static void test_fault_codec(void)
 	memset(f.last_text, 'x', DDNS_FAULT_TEXT_MAX);
 	f.last_text[DDNS_FAULT_TEXT_MAX] = '\0';
 	n = ddns_fault_encode(&f, buf, sizeof buf);
-	CHECK_INT(n, 15 + DDNS_FAULT_TEXT_MAX);
+	CHECK_INT(n, 27 + DDNS_FAULT_TEXT_MAX);
 	CHECK_INT(ddns_fault_decode(buf, (size_t)n, &got), 0);
 	CHECK_INT(strlen(got.last_text), DDNS_FAULT_TEXT_MAX);
 	f.last_text[3] = '\n';
@@ -1220,7 +1267,7 @@ static void test_fault_codec(void)
 	f.last_kind = 4;
 	CHECK_INT(ddns_fault_encode(&f, buf, sizeof buf), DDNS_EINVAL);
 	f.last_kind = DDNS_FAULT_NONE; /* a reset window, no text */
-	CHECK_INT(ddns_fault_encode(&f, buf, sizeof buf), 15);
+	CHECK_INT(ddns_fault_encode(&f, buf, sizeof buf), 27);
 }
 
 static struct ddns_fault fault_sample(const char *text)
@@ -1762,6 +1809,314 @@ static void test_renew(ddns_store *s)
 	ddns_txn_abort(NULL);
 }
 
+
+/* ---- schema 2: fault counters in `faults`, upgrade, loads, backup ----- */
+
+/* A raw value of DB under KEY into BUF (CAP); its length or -1. */
+static int raw_get(const char *dir, const char *db, const char *key,
+		   uint8_t *buf, size_t cap)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	MDB_val k = {strlen(key), (void *)key}, v;
+	int rc = mdb_env_create(&env), n = -1;
+
+	if (!rc)
+		rc = mdb_env_set_maxdbs(env, 16);
+	if (!rc)
+		rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
+	if (!rc)
+		rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	if (!rc)
+		rc = mdb_dbi_open(txn, db, 0, &dbi);
+	if (!rc)
+		rc = mdb_get(txn, dbi, &k, &v);
+	if (!rc && v.mv_size <= cap) {
+		memcpy(buf, v.mv_data, v.mv_size);
+		n = (int)v.mv_size;
+	}
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return n;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The host record keeps its size without faults; counters and details
+ * share the `faults` record, each writer keeping the other's fields. */
+static void test_fault_split(const char *base)
+{
+	struct ddns_fault f, got;
+	struct ddns_host h, hg;
+	char dir[512];
+	uint8_t val[256];
+	uint32_t zid = 0;
+	ddns_store *s;
+	ddns_txn *t;
+
+	path_join(dir, sizeof dir, base, "split");
+	s = open_rw(dir, 0);
+	CHECK_INT(add_zone(s, "split.test", &zid), 0);
+	CHECK_INT(add_host(s, "a.split.test", zid), 0);
+	t = begin(s, true);
+	CHECK_INT(ddns_host_get(t, "a.split.test", &h), 0);
+	h.auth_faults = 2;
+	h.last_fault = 1700000100;
+	CHECK_INT(ddns_host_put(t, &h), 0);
+	memset(&f, 0, sizeof f);
+	f.window_start = 1700000000;
+	f.window_count = 5;
+	f.last_kind = DDNS_FAULT_AUTH;
+	f.client_faults = 99; /* ignored: the host's counters stay */
+	snprintf(f.last_text, sizeof f.last_text, "badauth from 192.0.2.9");
+	CHECK_INT(ddns_fault_put(t, "a.split.test", &f), 0);
+	h.client_faults = 1; /* and a later host write keeps the details */
+	CHECK_INT(ddns_host_put(t, &h), 0);
+	CHECK_INT(ddns_txn_commit(t), 0);
+	ddns_store_close(s);
+
+	CHECK_INT(raw_get(dir, "hosts", "test.split.a", val, sizeof val), 73);
+	CHECK_INT(be32(val + 5), DDNS_HOST_V4 | 1u << 31); /* FAULTS bit */
+	CHECK_INT(raw_get(dir, "faults", "test.split.a", val, sizeof val),
+		  27 + 22);
+	s = open_rw(dir, 0);
+	t = begin(s, false);
+	CHECK_INT(ddns_host_get(t, "a.split.test", &hg), 0);
+	CHECK_INT(hg.flags, DDNS_HOST_V4); /* the bit is the store's */
+	CHECK_INT(hg.client_faults, 1);
+	CHECK_INT(hg.auth_faults, 2);
+	CHECK_INT(hg.last_fault, 1700000100);
+	CHECK_INT(ddns_fault_get(t, "a.split.test", &got), 0);
+	CHECK_INT(got.window_count, 5);
+	CHECK_INT(got.client_faults, 1);
+	CHECK_STR(got.last_text, "badauth from 192.0.2.9");
+	ddns_txn_abort(t);
+	t = begin(s, true);
+	CHECK_INT(ddns_fault_del(t, "a.split.test"), 0);
+	CHECK_INT(ddns_host_get(t, "a.split.test", &hg), 0);
+	CHECK_INT(hg.client_faults, 0);
+	CHECK_INT(ddns_txn_commit(t), 0);
+	ddns_store_close(s);
+	CHECK_INT(raw_get(dir, "hosts", "test.split.a", val, sizeof val), 73);
+	CHECK_INT(be32(val + 5), DDNS_HOST_V4);
+}
+
+/* A schema-1 host value (schema/lmdb-v1.md section 6). */
+static size_t v1_host(uint8_t out[117], uint32_t zone, uint32_t flags,
+		      int64_t updated, uint32_t client, int64_t last)
+{
+	memset(out, 0, 117);
+	out[0] = 1;
+	out[4] = (uint8_t)zone;
+	out[8] = (uint8_t)flags;
+	memcpy(out + 9, "\xc0\x00\x02\x01", 4);
+	memcpy(out + 13, "\x20\x01\x0d\xb8", 4); /* v6 2001:db8::1 */
+	out[28] = 1;
+	memcpy(out + 33, "\x65\x53\xf1\x00", 4); /* created 1700000000 */
+	for (int i = 0; i < 8; i++)
+		out[37 + i] = (uint8_t)((uint64_t)updated >> (56 - 8 * i));
+	memset(out + 45, 0x11, 16);
+	memset(out + 61, 0x22, 32);
+	out[96] = (uint8_t)client;
+	for (int i = 0; i < 8; i++)
+		out[105 + i] = (uint8_t)((uint64_t)last >> (56 - 8 * i));
+	out[116] = 7; /* owner */
+	return 117;
+}
+
+/* A v2 store made into a v1 one behind the store's back: its hosts and
+ * faults in the v1 layout, meta/schema 1. */
+static void make_v1(const char *dir, int64_t updated_b)
+{
+	static const uint8_t fault_v1[] = {
+	    0x01, 0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x00, 0x00,
+	    0x00, 0x00, 0x07, 0x01, 0x05, 'n',	'o',  'c',  'h',  'g'};
+	uint8_t v1[4] = {0, 0, 0, 1}, val[117];
+	uint32_t zid = 0;
+	ddns_store *s = open_rw(dir, 0);
+
+	CHECK_INT(add_zone(s, "mig.test", &zid), 0);
+	ddns_store_close(s);
+	v1_host(val, zid, DDNS_HOST_V4 | DDNS_HOST_V6 | DDNS_HOST_WILDCARD,
+		1700000300, 7, 1700000400);
+	CHECK_INT(raw_put(dir, "hosts", "test.mig.a", 10, val, 117), 0);
+	CHECK_INT(raw_put(dir, "faults", "test.mig.a", 10, fault_v1,
+			  sizeof fault_v1),
+		  0);
+	v1_host(val, zid, 0, updated_b, 0, 0);
+	CHECK_INT(raw_put(dir, "hosts", "test.mig.b", 10, val, 117), 0);
+	CHECK_INT(raw_put(dir, "faults", "test.mig.zz", 11, fault_v1,
+			  sizeof fault_v1),
+		  0); /* an orphan: dropped */
+	CHECK_INT(raw_meta_put(dir, "schema", v1, sizeof v1), 0);
+}
+
+static void check_migrated(const char *dir)
+{
+	struct ddns_host h;
+	struct ddns_fault f;
+	uint8_t val[256];
+	char addr[64];
+	ddns_store *s = open_rw(dir, 0);
+	ddns_txn *t = begin(s, false);
+
+	CHECK_INT(ddns_host_get(t, "a.mig.test", &h), 0);
+	CHECK_INT(h.flags,
+		  DDNS_HOST_V4 | DDNS_HOST_V6 | DDNS_HOST_WILDCARD);
+	CHECK_STR(inet_ntop(AF_INET, &h.v4, addr, sizeof addr), "192.0.2.1");
+	CHECK_STR(inet_ntop(AF_INET6, &h.v6, addr, sizeof addr),
+		  "2001:db8::1");
+	CHECK_INT(h.created, 1700000000);
+	CHECK_INT(h.updated, 1700000300);
+	CHECK_INT(h.client_faults, 7);
+	CHECK_INT(h.last_fault, 1700000400);
+	CHECK_INT(h.owner, 7);
+	CHECK_INT(h.cred.hash[31], 0x22);
+	CHECK_INT(ddns_fault_get(t, "a.mig.test", &f), 0);
+	CHECK_INT(f.window_count, 7);
+	CHECK_STR(f.last_text, "nochg");
+	CHECK_INT(ddns_host_get(t, "b.mig.test", &h), 0);
+	CHECK_INT(h.flags, 0);
+	CHECK_INT(ddns_fault_get(t, "b.mig.test", &f), DDNS_ENOTFOUND);
+	ddns_txn_abort(t);
+	ddns_store_close(s);
+	CHECK_INT(raw_get(dir, "hosts", "test.mig.b", val, sizeof val), 69);
+	CHECK_INT(raw_get(dir, "faults", "test.mig.zz", val, sizeof val), -1);
+}
+
+/* ddnsctl migrate's part: all or nothing, never by a plain open. */
+static void test_migrate(const char *base)
+{
+	char dir[512], err[256];
+	uint32_t found = 0;
+	uint64_t n = 0;
+	unsigned from = 0;
+	ddns_store *s = NULL;
+
+	path_join(dir, sizeof dir, base, "v1-bad");
+	make_v1(dir, (int64_t)1 << 40); /* a time past 2106 */
+	CHECK_INT(ddns_store_open(&s, dir, DDNS_STORE_ANYVERSION, 0, err,
+				  sizeof err),
+		  0);
+	quiet(1);
+	CHECK_INT(ddns_store_migrate(s, &from, &n), DDNS_ECORRUPT);
+	quiet(0);
+	ddns_store_close(s);
+	CHECK_INT(raw_meta_get_u32(dir, "schema", &found), 0);
+	CHECK_INT(found, 1); /* untouched */
+
+	path_join(dir, sizeof dir, base, "v1");
+	make_v1(dir, 0);
+	CHECK_INT(ddns_store_open(&s, dir, 0, 0, err, sizeof err),
+		  DDNS_EVERSION);
+	CHECK_INT(ddns_store_open(&s, dir, DDNS_STORE_ANYVERSION, 0, err,
+				  sizeof err),
+		  0);
+	CHECK_INT(ddns_store_version(s), 1);
+	CHECK_INT(ddns_store_migrate(s, &from, &n), 0);
+	CHECK_INT(from, 1);
+	CHECK_INT(n, 2);
+	CHECK_INT(ddns_store_version(s), DDNS_SCHEMA_VERSION);
+	CHECK_INT(ddns_store_migrate(s, &from, &n), 0); /* again: nothing */
+	CHECK_INT(from, DDNS_SCHEMA_VERSION);
+	ddns_store_close(s);
+	CHECK_INT(raw_meta_get_u32(dir, "schema", &found), 0);
+	CHECK_INT(found, DDNS_SCHEMA_VERSION);
+	check_migrated(dir);
+}
+
+/* Zones, hosts and accounts stored exactly as an export has them. */
+static void test_loads(const char *base)
+{
+	struct ddns_zone z, zg;
+	struct ddns_host h, hg;
+	struct ddns_fault f;
+	char dir[512], key[DDNS_NAME_BUF];
+	uint32_t id = 0;
+	size_t klen = 1;
+	ddns_store *s;
+	ddns_txn *t;
+
+	path_join(dir, sizeof dir, base, "loads");
+	s = open_rw(dir, 0);
+	t = begin(s, true);
+	CHECK_INT(ddns_host_last_key(t, key, &klen), 0);
+	CHECK_INT(klen, 0);
+	zone_init(&z, "load.test");
+	z.id = 7;
+	z.serial = 42;
+	z.notified_serial = 41;
+	z.created = 1600000000;
+	CHECK_INT(ddns_zone_load(t, &z), 0);
+	CHECK_INT(ddns_zone_load(t, &z), DDNS_EEXIST);
+	CHECK_INT(ddns_zone_get(t, "load.test", &zg), 0);
+	CHECK_INT(zg.id, 7);
+	CHECK_INT(zg.serial, 42);
+	CHECK_INT(zg.notified_serial, 41);
+	CHECK_INT(zg.created, 1600000000);
+	memset(&f, 0, sizeof f);
+	f.window_count = 3;
+	host_init(&h, "b.load.test", 7);
+	h.server_faults = 9;
+	CHECK_INT(ddns_host_load(t, &h, &f, false, true), 0);
+	host_init(&h, "a.load.test", 7); /* before b: no append */
+	CHECK_INT(ddns_host_load(t, &h, NULL, false, false), 0);
+	host_init(&h, "x.y.load.test", 7);
+	CHECK_INT(ddns_host_load(t, &h, NULL, false, true), DDNS_EDEPTH);
+	CHECK_INT(ddns_host_load(t, &h, NULL, true, true), 0);
+	host_init(&h, "c.load.test", 7); /* sorts before x.y: not appendable */
+	CHECK_INT(ddns_host_load(t, &h, NULL, false, true), DDNS_EEXIST);
+	CHECK_INT(ddns_host_get(t, "b.load.test", &hg), 0);
+	CHECK_INT(hg.server_faults, 9);
+	CHECK_INT(ddns_fault_get(t, "b.load.test", &f), 0);
+	CHECK_INT(f.window_count, 3);
+	CHECK_INT(ddns_host_last_key(t, key, &klen), 0);
+	CHECK(klen == 13 && memcmp(key, "test.load.y.x", 13) == 0);
+	CHECK_INT(ddns_txn_commit(t), 0);
+	CHECK_INT(add_zone(s, "next.test", &id), 0);
+	CHECK_INT(id, 8); /* next_zone_id was raised past the loaded id */
+	ddns_store_close(s);
+}
+
+/* A compacted copy written while a write transaction is open holds the
+ * last commit and opens as a store. */
+static void test_backup(const char *base)
+{
+	char dir[512], copy[512], file[600];
+	struct ddns_host h;
+	uint32_t zid = 0;
+	ddns_store *s, *c;
+	ddns_txn *t, *w;
+	FILE *f;
+
+	path_join(dir, sizeof dir, base, "bsrc");
+	path_join(copy, sizeof copy, base, "bcopy");
+	s = open_rw(dir, 0);
+	CHECK_INT(add_zone(s, "b.test", &zid), 0);
+	CHECK_INT(add_host(s, "h.b.test", zid), 0);
+	CHECK_INT(mkdir(copy, 0700), 0);
+	path_join(file, sizeof file, copy, "data.mdb");
+	f = fopen(file, "w");
+	CHECK(f != NULL);
+	w = begin(s, true); /* uncommitted: not in the copy */
+	CHECK_INT(ddns_host_del(w, "h.b.test"), 0);
+	CHECK_INT(ddns_store_backup_fd(s, fileno(f)), 0);
+	ddns_txn_abort(w);
+	fclose(f);
+	ddns_store_close(s);
+	c = open_rw(copy, 0);
+	t = begin(c, false);
+	CHECK_INT(ddns_host_get(t, "h.b.test", &h), 0);
+	ddns_txn_abort(t);
+	ddns_store_close(c);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -1811,6 +2166,10 @@ int main(void)
 	test_faults_added(base);
 	test_map_full(base);
 	test_map_resized(base);
+	test_fault_split(base);
+	test_migrate(base);
+	test_loads(base);
+	test_backup(base);
 	rm_tree(base);
 	return check_done();
 }
