@@ -13,6 +13,7 @@
 #define DDNS_STORE_INTERNAL_H
 
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,13 +40,20 @@ struct ddns_store {
 	bool has_accounts; /* the same for the six issue-4 databases */
 	unsigned flags;
 	unsigned version; /* meta/schema as found (DDNS_STORE_ANYVERSION) */
-	bool writing; /* a write txn of this handle is open */
+	/* Threads (store.c, "transactions"): a write txn of this handle is
+	 * open (atomic: changed only while LMDB's writer lock is held), by
+	 * thread `writer`; every active txn holds a share of `remap`. */
+	bool writing;
+	pthread_t writer;
+	pthread_rwlock_t remap;
+	bool remap_ready; /* remap initialised */
 };
 
 struct ddns_txn {
 	ddns_store *s;
 	MDB_txn *txn;
 	bool write;
+	bool active; /* live snapshot: holds a share of s->remap */
 };
 
 /* ---- byte order ----------------------------------------------------- */

@@ -810,6 +810,11 @@ int ddns_store_open(ddns_store **out, const char *dir, unsigned flags,
 	if (!s)
 		return open_fail(err, errlen, DDNS_ENOMEM, "out of memory");
 	s->flags = flags;
+	if (pthread_rwlock_init(&s->remap, NULL) != 0) {
+		free(s);
+		return open_fail(err, errlen, DDNS_ENOMEM, "out of memory");
+	}
+	s->remap_ready = true;
 	rc = env_open(s, dir, fresh, map_size, err, errlen);
 	if (!rc)
 		rc = init_dbs(s, dir, err, errlen);
@@ -828,6 +833,8 @@ void ddns_store_close(ddns_store *s)
 		return;
 	if (s->env)
 		mdb_env_close(s->env);
+	if (s->remap_ready)
+		pthread_rwlock_destroy(&s->remap);
 	free(s);
 }
 
@@ -845,6 +852,90 @@ int ddns_store_sync(ddns_store *s)
 
 /* ---- transactions ----------------------------------------------------- */
 
+/*
+ * Threads.  One handle may serve two threads at once (ddns-updater commits
+ * on a thread of its own while its event loop reads), each transaction
+ * used only by the thread that began it.  Two things need care:
+ * - LMDB allows one write transaction per process at a time: a second one
+ *   in the same thread would deadlock on its writer lock and is refused;
+ *   one in another thread waits for that lock.  `writing` and `writer` are
+ *   changed only while the lock is held, and read by any thread.
+ * - A map grown by another process is adopted with mdb_env_set_mapsize,
+ *   which LMDB allows only while no transaction of this process is
+ *   active: every active transaction holds a share of `remap`, and the
+ *   adoption takes it alone.
+ */
+#define STORE_REMAP_WAIT 2 /* seconds an adoption waits for the others */
+
+static void writing_set(ddns_store *s, bool on)
+{
+	pthread_t self = pthread_self();
+
+	if (on)
+		__atomic_store(&s->writer, &self, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->writing, on, __ATOMIC_RELEASE);
+}
+
+static bool writing_here(ddns_store *s)
+{
+	pthread_t w;
+
+	if (!__atomic_load_n(&s->writing, __ATOMIC_ACQUIRE))
+		return false;
+	__atomic_load(&s->writer, &w, __ATOMIC_RELAXED);
+	return pthread_equal(w, pthread_self()) != 0;
+}
+
+/* Adopt a map grown by another process once no transaction of ours is
+ * active.  The caller holds no share; if another transaction of its own
+ * thread is active the wait ends after STORE_REMAP_WAIT with
+ * MDB_MAP_RESIZED (the request fails instead of deadlocking). */
+static int adopt_map(ddns_store *s)
+{
+	struct timespec until;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += STORE_REMAP_WAIT;
+	if (pthread_rwlock_timedwrlock(&s->remap, &until) != 0)
+		return MDB_MAP_RESIZED;
+	rc = mdb_env_set_mapsize(s->env, 0);
+	pthread_rwlock_unlock(&s->remap);
+	if (!rc)
+		log_info("store: adopted a map grown by another process");
+	return rc;
+}
+
+/* Begin (T->txn NULL) or renew T's LMDB transaction with FLAGS, holding a
+ * share of remap while it is active. */
+static int txn_activate(ddns_txn *t, unsigned flags)
+{
+	ddns_store *s = t->s;
+	int rc;
+
+	for (int tries = 0;; tries++) {
+		pthread_rwlock_rdlock(&s->remap);
+		rc = t->txn ? mdb_txn_renew(t->txn)
+			    : mdb_txn_begin(s->env, NULL, flags, &t->txn);
+		if (rc == 0) {
+			t->active = true;
+			return 0;
+		}
+		pthread_rwlock_unlock(&s->remap);
+		if (rc != MDB_MAP_RESIZED || tries > 0 ||
+		    (rc = adopt_map(s)) != 0)
+			return rc;
+	}
+}
+
+/* End T's snapshot (commit, abort or reset done by the caller). */
+static void txn_release(ddns_txn *t)
+{
+	if (t->active)
+		pthread_rwlock_unlock(&t->s->remap);
+	t->active = false;
+}
+
 int ddns_txn_begin(ddns_store *s, bool write, ddns_txn **out)
 {
 	ddns_txn *t;
@@ -853,22 +944,23 @@ int ddns_txn_begin(ddns_store *s, bool write, ddns_txn **out)
 	*out = NULL;
 	if (write && (s->flags & DDNS_STORE_RDONLY))
 		return DDNS_EINVAL;
-	if (write && s->writing) {
-		/* a second write txn in one process would deadlock LMDB */
+	if (write && writing_here(s)) {
+		/* a second write txn in one thread would deadlock LMDB */
 		log_err("store: nested write transaction refused");
 		return DDNS_EINVAL;
 	}
 	t = calloc(1, sizeof *t);
 	if (!t)
 		return DDNS_ENOMEM;
-	rc = txn_begin_raw(s, write ? 0 : MDB_RDONLY, &t->txn);
+	t->s = s;
+	t->write = write;
+	rc = txn_activate(t, write ? 0 : MDB_RDONLY);
 	if (rc) {
 		free(t);
 		return store_lmdb_code(rc, "begin transaction");
 	}
-	t->s = s;
-	t->write = write;
-	s->writing = s->writing || write;
+	if (write)
+		writing_set(s, true);
 	*out = t;
 	return 0;
 }
@@ -879,10 +971,11 @@ int ddns_txn_commit(ddns_txn *t)
 
 	if (!t)
 		return DDNS_EINVAL;
+	if (t->write) /* before LMDB's writer lock is released */
+		writing_set(t->s, false);
 	/* LMDB frees its transaction whether or not the commit succeeds. */
 	rc = mdb_txn_commit(t->txn);
-	if (t->write)
-		t->s->writing = false;
+	txn_release(t);
 	free(t);
 	return store_lmdb_code(rc, "commit");
 }
@@ -891,32 +984,27 @@ void ddns_txn_abort(ddns_txn *t)
 {
 	if (!t)
 		return;
-	mdb_txn_abort(t->txn);
 	if (t->write)
-		t->s->writing = false;
+		writing_set(t->s, false);
+	mdb_txn_abort(t->txn);
+	txn_release(t);
 	free(t);
 }
 
 void ddns_txn_reset(ddns_txn *t)
 {
-	if (t && !t->write)
+	if (t && !t->write && t->active) {
 		mdb_txn_reset(t->txn);
+		txn_release(t);
+	}
 }
 
 int ddns_txn_renew(ddns_txn *t)
 {
-	int rc;
-
 	if (!t || t->write)
 		return DDNS_EINVAL;
-	mdb_txn_reset(t->txn); /* harmless if already reset */
-	rc = mdb_txn_renew(t->txn);
-	if (rc == MDB_MAP_RESIZED) {
-		rc = mdb_env_set_mapsize(t->s->env, 0);
-		if (!rc)
-			rc = mdb_txn_renew(t->txn);
-	}
-	return store_lmdb_code(rc, "renew transaction");
+	ddns_txn_reset(t); /* a live snapshot is reset first */
+	return store_lmdb_code(txn_activate(t, 0), "renew transaction");
 }
 
 /* ---- zones ------------------------------------------------------------ */

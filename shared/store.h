@@ -62,10 +62,12 @@ int ddns_store_sync(ddns_store *s);
 /*
  * Begin a transaction.  Read transactions may be kept and recycled with
  * ddns_txn_reset / ddns_txn_renew (one per connection in the backend).
- * A write transaction blocks while another process writes; a second write
- * transaction on the same handle is refused (DDNS_EINVAL), as is any on a
- * RDONLY store.  Begin and renew adopt a map grown by another process, so
- * one store handle serves one thread at a time.
+ * A write transaction blocks while another process or thread writes; a
+ * second write transaction in the same thread is refused (DDNS_EINVAL), as
+ * is any on a RDONLY store.  A handle may serve several threads, each
+ * transaction used only by the thread that began it.  Begin and renew
+ * adopt a map grown by another process once no other transaction of this
+ * handle is active (they wait up to 2 s for that, then fail).
  */
 int ddns_txn_begin(ddns_store *s, bool write, ddns_txn **out);
 /* Commit (durable on return for write transactions) and free T, even when

@@ -112,8 +112,12 @@ struct ddns_server {
 	struct update_job **queue;
 	size_t nqueue, capqueue;
 	struct event *commit_ev;
+	ddns_worker *committer; /* one thread: the synced commits */
+	bool committing;	/* a batch is on the committer */
 	/* abuse: faults counted by the next commit, auth-failure limits */
 	struct ddns_d2_fault *faults; /* FAULTS_MAX */
+	struct ddns_d2_fault *spare;  /* FAULTS_MAX: faults of the batch on
+					 the committer, or free */
 	size_t nfaults, dropped;
 	struct ddns_d2_policy policy;
 	struct ddns_rl_conf rlconf;
@@ -275,8 +279,9 @@ static int abuse_init(struct ddns_server *srv, const struct ddns_conf *conf)
 	srv->rlconf.per_host = conf->abuse_auth_per_host;
 	srv->rlconf.window = conf->abuse_auth_window;
 	srv->faults = calloc(FAULTS_MAX, sizeof *srv->faults);
+	srv->spare = calloc(FAULTS_MAX, sizeof *srv->spare);
 	srv->rl = ddns_rl_new(&srv->rlconf);
-	return srv->faults && srv->rl ? 0 : DDNS_ENOMEM;
+	return srv->faults && srv->spare && srv->rl ? 0 : DDNS_ENOMEM;
 }
 
 /* Queue F (if it is one) for the next group commit: counting a fault
@@ -381,34 +386,83 @@ static void abuse_flagged(struct ddns_server *srv, const char *fqdn,
 	purge_host(srv, fqdn, zone, wildcard);
 }
 
-/* Write the N jobs' updates and the NF queued faults in one transaction. */
-static int commit_batch(struct ddns_server *srv, struct update_job **jobs,
-			size_t n, size_t nf)
-{
-	struct ddns_d2_update **batch = NULL;
-	int rc = DDNS_ENOMEM;
+/*
+ * A batch of the group commit: the queued jobs' updates and the queued
+ * faults, written in one synced transaction on the committer thread while
+ * the loop goes on judging new requests (they form the next batch).  The
+ * batch owns its jobs and its faults array until commit_done; the thread
+ * touches only the batch and the store (LMDB with MDB_NOTLS: read
+ * snapshots of the loop thread and the thread's write transaction may
+ * overlap; store.c lets another thread's write wait for LMDB's lock).
+ */
+struct commit {
+	struct ddns_server *srv;
+	ddns_store *store;
+	struct update_job **jobs;
+	struct ddns_d2_update **batch;
+	size_t n, nf;
+	struct ddns_d2_fault *faults;
+	struct ddns_d2_policy policy;
+	int64_t now;
+	int rc;
+	bool ran; /* commit_run has run (read after the thread is done) */
+};
 
-	if (n == 0 || (batch = calloc(n, sizeof *batch)) != NULL) {
-		for (size_t i = 0; i < n; i++)
-			batch[i] = &jobs[i]->plan.upd;
-		rc = ddns_d2_commit_batch(srv->store, batch, n, srv->faults, nf,
-					  &srv->policy, (int64_t)time(NULL));
-		free(batch);
+/* On the committer thread (or inline): write the batch, durable on
+ * return when rc is 0. */
+static void commit_run(void *arg)
+{
+	struct commit *c = arg;
+
+	c->rc = ddns_d2_commit_batch(c->store, c->batch, c->n, c->faults, c->nf,
+				     &c->policy, c->now);
+	c->ran = true;
+}
+
+/* Take the queued jobs and faults into a new batch (NULL: no memory; the
+ * queues are then left alone). */
+static struct commit *commit_take(struct ddns_server *srv)
+{
+	struct commit *c = calloc(1, sizeof *c);
+
+	if (!c || (srv->nqueue > 0 &&
+		   !(c->batch = calloc(srv->nqueue, sizeof *c->batch)))) {
+		free(c);
+		return NULL;
 	}
-	if (rc != 0) {
+	c->srv = srv;
+	c->store = srv->store;
+	c->jobs = srv->queue;
+	c->n = srv->nqueue;
+	for (size_t i = 0; i < c->n; i++)
+		c->batch[i] = &c->jobs[i]->plan.upd;
+	c->faults = srv->faults;
+	c->nf = srv->nfaults;
+	c->policy = srv->policy;
+	c->now = (int64_t)time(NULL);
+	/* requests arriving meanwhile start new queues */
+	srv->faults = srv->spare;
+	srv->spare = NULL;
+	srv->queue = NULL;
+	srv->nqueue = srv->capqueue = srv->nfaults = 0;
+	return c;
+}
+
+static void commit_log(struct ddns_server *srv, const struct commit *c)
+{
+	if (c->rc != 0) {
 		ddns_metrics_commit_failed(srv->metrics);
-		log_err("storing %zu update(s) and %zu fault(s) failed: %s", n,
-			nf, ddns_strerror(rc));
-	}
-	else
+		log_err("storing %zu update(s) and %zu fault(s) failed: %s",
+			c->n, c->nf, ddns_strerror(c->rc));
+	} else {
 		log_debug("committed a batch of %zu update(s) and %zu "
 			  "fault(s)",
-			  n, nf);
+			  c->n, c->nf);
+	}
 	if (srv->dropped > 0)
 		log_warn("%zu fault(s) not counted: more than %d in one batch",
 			 srv->dropped, FAULTS_MAX);
 	srv->dropped = 0;
-	return rc;
 }
 
 /* Answer the N committed JOBS (RC: the commit's result), purge what
@@ -434,27 +488,57 @@ static void answer_jobs(struct ddns_server *srv, struct update_job **jobs,
 	free(jobs);
 }
 
+/* On the loop thread: answer C's jobs, purge, free C; start the next
+ * batch if one has queued up meanwhile.  At shutdown (CANCELLED) a batch
+ * the thread did not take is written here. */
+static void commit_done(void *arg, bool cancelled)
+{
+	struct commit *c = arg;
+	struct ddns_server *srv = c->srv;
+
+	if (!c->ran)
+		commit_run(c);
+	(void)cancelled;
+	srv->committing = false;
+	commit_log(srv, c);
+	for (size_t i = 0; c->rc == 0 && i < c->nf; i++)
+		if (c->faults[i].flagged)
+			abuse_flagged(srv, c->faults[i].fqdn, c->faults[i].zone,
+				      c->faults[i].wildcard);
+	srv->spare = c->faults;
+	answer_jobs(srv, c->jobs, c->n, c->rc); /* may queue faults */
+	free(c->batch);
+	free(c);
+	if (srv->nqueue > 0 || srv->nfaults > 0)
+		event_active(srv->commit_ev, EV_TIMEOUT, 1);
+}
+
+/* Group commit: everything queued goes to the committer thread as one
+ * batch, unless a batch is there already (its end starts the next); with
+ * no thread (shutdown) or no memory for it, the batch is written here. */
 static void on_commit(evutil_socket_t fd, short what, void *arg)
 {
 	struct ddns_server *srv = arg;
-	struct update_job **jobs = srv->queue;
-	size_t n = srv->nqueue, nf = srv->nfaults;
-	int rc;
+	struct commit *c;
 
-	if (n == 0 && nf == 0)
+	if ((srv->nqueue == 0 && srv->nfaults == 0) || srv->committing)
 		return;
-	/* Take the queues: requests arriving meanwhile start new ones. */
-	srv->queue = NULL;
-	srv->nqueue = srv->capqueue = 0;
-	srv->nfaults = 0;
-	rc = commit_batch(srv, jobs, n, nf);
-	for (size_t i = 0; rc == 0 && i < nf; i++)
-		if (srv->faults[i].flagged)
-			abuse_flagged(srv, srv->faults[i].fqdn,
-				      srv->faults[i].zone,
-				      srv->faults[i].wildcard);
-	/* from here on server_fault may refill srv->faults */
-	answer_jobs(srv, jobs, n, rc);
+	if (!(c = commit_take(srv))) {
+		struct update_job **jobs = srv->queue;
+		size_t n = srv->nqueue;
+
+		srv->queue = NULL;
+		srv->nqueue = srv->capqueue = 0;
+		answer_jobs(srv, jobs, n, DDNS_ENOMEM); /* 911 each */
+		return;
+	}
+	if (srv->committer && ddns_worker_submit(srv->committer, commit_run,
+						 commit_done, c, NULL) == 0) {
+		srv->committing = true;
+		return;
+	}
+	commit_run(c);
+	commit_done(c, false);
 }
 
 static int enqueue(struct ddns_server *srv, struct update_job *job)
@@ -1209,6 +1293,7 @@ int ddns_server_new(ddns_server **out, struct event_base *base,
 	srv->store = store;
 	srv->purger = purger;
 	if (!(srv->commit_ev = event_new(base, -1, 0, on_commit, srv)) ||
+	    !(srv->committer = ddns_worker_new(base, 1)) ||
 	    abuse_init(srv, conf) != 0 || conns_init(srv, conf) != 0)
 		goto fail;
 	if (conf->updater_listen.n == 0 && conf->updater_tls_listen.n == 0) {
@@ -1240,7 +1325,11 @@ void ddns_server_free(ddns_server *srv)
 {
 	if (!srv)
 		return;
-	on_commit(-1, 0, srv); /* durable first; replies go out if they can */
+	/* durable first; replies go out if they can: the batch on the
+	 * committer, then what is still queued */
+	ddns_worker_free(srv->committer);
+	srv->committer = NULL;
+	on_commit(-1, 0, srv);
 	portal_free(srv);      /* its pending requests die unanswered */
 	ddns_acme_free(srv->acme); /* after the API, which uses it */
 	ddns_conns_shutdown(srv->conns); /* the listeners go next */
@@ -1256,6 +1345,7 @@ void ddns_server_free(ddns_server *srv)
 		event_free(srv->commit_ev);
 	free(srv->queue);
 	free(srv->faults);
+	free(srv->spare);
 	ddns_rl_free(srv->rl);
 	ddns_d2_req_clear(&srv->req);
 	ddns_buf_free(&srv->body);

@@ -12,6 +12,7 @@
 #include <ftw.h>
 #include <lmdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1762,6 +1763,146 @@ static void grown_child(const char *dir, int go, int ready)
 	ddns_store_close(s);
 }
 
+/* ---- one handle, two threads (the updater's committer) ---------------- */
+
+struct holder {
+	ddns_store *s;
+	int release[2]; /* a byte here: end the transaction */
+	int held[2];    /* a byte here: the transaction is active */
+	bool write;
+	const char *fqdn; /* write: the host to add */
+	uint32_t zid;
+	int rc;
+};
+
+/* Thread: begin a transaction (for WRITE, add a host), say so, wait for the
+ * word, then end it. */
+static void *holder_run(void *arg)
+{
+	struct holder *h = arg;
+	struct ddns_host host;
+	ddns_txn *t = NULL;
+	char c = 0;
+
+	h->rc = ddns_txn_begin(h->s, h->write, &t);
+	if (h->rc == 0 && h->write) {
+		host_init(&host, h->fqdn, h->zid);
+		h->rc = ddns_host_add(t, &host);
+	}
+	pipe_write(h->held[1], "h", 1);
+	pipe_read(h->release[0], &c, 1);
+	if (t && h->write && h->rc == 0)
+		h->rc = ddns_txn_commit(t);
+	else
+		ddns_txn_abort(t);
+	return NULL;
+}
+
+static bool holder_start(struct holder *h, pthread_t *th)
+{
+	if (pipe(h->release) || pipe(h->held))
+		return false;
+	return pthread_create(th, NULL, holder_run, h) == 0;
+}
+
+static void holder_end(struct holder *h, pthread_t th)
+{
+	CHECK(pipe_write(h->release[1], "x", 1));
+	CHECK_INT(pthread_join(th, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		close(h->release[i]);
+		close(h->held[i]);
+	}
+}
+
+/* Child: a small map held by a reader thread while the parent grows it.
+ * The adoption must not remap under that reader: begin fails after its
+ * bounded wait, and succeeds once the reader is done. */
+static void grown_threads_child(const char *dir, int go, int ready)
+{
+	struct holder h = {.write = false};
+	unsigned n = 0;
+	pthread_t th;
+	ddns_txn *t = NULL;
+	char c = 0;
+
+	h.s = open_rw(dir, 256 * 1024);
+	CHECK(h.s && holder_start(&h, &th));
+	CHECK(pipe_read(h.held[0], &c, 1) && c == 'h');
+	CHECK_INT(h.rc, 0);
+	CHECK(pipe_write(ready, "r", 1));
+	CHECK(pipe_read(go, &c, 1) && c == 'c');
+	quiet(1);
+	CHECK(ddns_txn_begin(h.s, false, &t) != 0); /* waited, refused */
+	quiet(0);
+	holder_end(&h, th);
+	CHECK_INT(ddns_txn_begin(h.s, false, &t), 0); /* adopted now */
+	if (t) {
+		CHECK_INT(ddns_host_foreach(t, NULL, count_host, &n), 0);
+		CHECK_INT(n, 3000);
+		ddns_txn_abort(t);
+	}
+	ddns_store_close(h.s);
+}
+
+static void test_threads(const char *base)
+{
+	char dir[512], fqdn[DDNS_NAME_BUF];
+	struct holder h = {.write = true, .fqdn = "by-thread.two.test"};
+	struct ddns_host host;
+	struct peer p;
+	pthread_t th;
+	uint32_t zid = 0;
+	ddns_store *s;
+	ddns_txn *t;
+	char c = 0;
+
+	/* Writes from two threads: the second waits for the first. */
+	path_join(dir, sizeof dir, base, "two");
+	s = open_rw(dir, 0);
+	CHECK_INT(add_zone(s, "two.test", &zid), 0);
+	t = begin(s, true);
+	host_init(&host, "by-main.two.test", zid);
+	CHECK_INT(ddns_host_add(t, &host), 0);
+	h.s = s;
+	h.zid = zid;
+	CHECK(holder_start(&h, &th));
+	quiet(1);
+	CHECK(ddns_txn_begin(s, true, &(ddns_txn *){NULL}) != 0); /* nested */
+	quiet(0);
+	CHECK_INT(ddns_txn_commit(t), 0); /* lets the thread's write go on */
+	CHECK(pipe_read(h.held[0], &c, 1) && c == 'h');
+	holder_end(&h, th);
+	CHECK_INT(h.rc, 0);
+	t = begin(s, false);
+	CHECK_INT(ddns_host_get(t, "by-main.two.test", &host), 0);
+	CHECK_INT(ddns_host_get(t, "by-thread.two.test", &host), 0);
+	ddns_txn_abort(t);
+	ddns_store_close(s);
+
+	/* A map grown by another process while a thread reads. */
+	path_join(dir, sizeof dir, base, "grow2");
+	s = open_rw(dir, 256 * 1024);
+	CHECK_INT(add_zone(s, "grow2.test", &zid), 0);
+	ddns_store_close(s);
+	if (!peer_start(&p, grown_threads_child, dir)) {
+		CHECK(0);
+		return;
+	}
+	CHECK(pipe_read(p.ready[0], &c, 1) && c == 'r');
+	s = open_rw(dir, 16 * 1024 * 1024);
+	t = begin(s, true);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(fqdn, sizeof fqdn, "h%04d.grow2.test", i);
+		host_init(&host, fqdn, zid);
+		CHECK_INT(ddns_host_add(t, &host), 0);
+	}
+	CHECK_INT(ddns_txn_commit(t), 0);
+	ddns_store_close(s);
+	CHECK(pipe_write(p.go[1], "c", 1));
+	peer_finish(&p);
+}
+
 static void test_map_resized(const char *base)
 {
 	char dir[512], fqdn[DDNS_NAME_BUF];
@@ -2166,6 +2307,7 @@ int main(void)
 	test_faults_added(base);
 	test_map_full(base);
 	test_map_resized(base);
+	test_threads(base);
 	test_fault_split(base);
 	test_migrate(base);
 	test_loads(base);
