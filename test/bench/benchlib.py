@@ -141,6 +141,19 @@ def free_port():
     raise RuntimeError('no free port')
 
 
+def port_open(port):
+    """True when something accepts TCP connections on 127.0.0.1:PORT."""
+    s = socket.socket()
+    s.settimeout(0.5)
+    try:
+        s.connect(('127.0.0.1', port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def wait_for(pred, what, timeout=20.0, procs=()):
     """Poll PRED() until true (returned); fail after TIMEOUT or as soon as
     one of PROCS exits."""

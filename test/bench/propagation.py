@@ -239,25 +239,13 @@ class Setup:
             port = self.http_port[mode]
             self.start('ddns-updater-' + mode,
                        [os.path.join(b, 'updater/ddns-updater'), '-c',
-                        self.conf(mode)], lambda port=port: port_open(port),
+                        self.conf(mode)], lambda port=port: B.port_open(port),
                        'the updater (%s)' % mode)
 
     def stop_all(self):
         for p in reversed(self.procs):
             p.stop()
         self.procs = []
-
-
-def port_open(port):
-    s = socket.socket()
-    s.settimeout(0.5)
-    try:
-        s.connect(('127.0.0.1', port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 class Acks:

@@ -205,7 +205,7 @@ class Setup:
     def start_updater(self, name, binary, conf):
         p = B.Proc(name, [binary, '-c', conf['path']], self.work)
         self.procs.append(p)
-        B.wait_for(lambda: port_open(conf['port']), name + ' to listen',
+        B.wait_for(lambda: B.port_open(conf['port']), name + ' to listen',
                    procs=[p])
         p.port = conf['port']
         return p
@@ -215,7 +215,7 @@ class Setup:
         p = B.Proc('bench-good', [self.exe('test/bench/bench-good'), port],
                    self.work)
         self.procs.append(p)
-        B.wait_for(lambda: port_open(port), 'bench-good to listen',
+        B.wait_for(lambda: B.port_open(port), 'bench-good to listen',
                    procs=[p])
         p.port = port
         return p
@@ -239,19 +239,6 @@ class Setup:
         for p in reversed(self.procs):
             p.stop()
         self.procs = []
-
-
-def port_open(port):
-    import socket
-    s = socket.socket()
-    s.settimeout(0.5)
-    try:
-        s.connect(('127.0.0.1', port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 # ---- runs -------------------------------------------------------------------
