@@ -462,6 +462,9 @@ def kill_check(a, setup, ddns, seq, acked_files):
                         want.setdefault(v[0], set()).add(v[2])
     stored = host_addrs(setup)
     lost = [h for h, addrs in want.items() if stored.get(h) not in addrs]
+    if not os.path.exists(acked):
+        raise RuntimeError('bench-load wrote no %s (exit %s): %s %s'
+                           % (acked, load.returncode, out, err))
     with open(acked) as f:
         in_kill_run = sum(1 for line in f if line.split()[1] != '-')
     return {'acked_hosts': len(want), 'acked_in_kill_run': in_kill_run,
