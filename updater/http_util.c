@@ -194,6 +194,13 @@ int ddns_http_parse_json(const char *body, size_t len, json_t **out, char *why,
 	}
 	v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
 	if (!v) {
+		/* jansson quotes the body near the error, maybe one octet of
+		 * a UTF-8 character: the reply must stay a valid JSON string
+		 * (found by fuzzing) */
+		for (char *p = e.text; *p; p++)
+			if ((unsigned char)*p < 0x20 ||
+			    (unsigned char)*p > 0x7e)
+				*p = '?';
 		snprintf(why, cap, "the body is not valid JSON: %s", e.text);
 		return 400;
 	}
