@@ -296,6 +296,14 @@ static int key_decode(const MDB_val *k, const MDB_val *v, struct rb_key *out)
 	return 0;
 }
 
+int rb_state_key_decode(const void *key, size_t klen, const void *val,
+			size_t vlen, struct rb_key *out)
+{
+	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+
+	return key_decode(&k, &v, out);
+}
+
 /* Position CUR at the first key of prefix PFX (PLEN octets) and call FN
  * for each entry under it until FN returns nonzero. */
 typedef int (*prefix_fn)(const MDB_val *k, const MDB_val *v, void *arg);
@@ -494,37 +502,47 @@ struct meta_walk {
 	size_t zlen; /* the kind starts after "ZONE\0" */
 };
 
-/* Call the callback for each value of one meta record. */
-static int meta_walk_fn(const MDB_val *k, const MDB_val *v, void *arg)
+int rb_state_meta_decode(const char *kind, size_t klen, const void *val,
+			 size_t vlen, rb_meta_cb cb, void *arg)
 {
-	struct meta_walk *w = arg;
-	const unsigned char *p = v->mv_data, *end = p + v->mv_size;
-	const char *kind = (const char *)k->mv_data + w->zlen;
-	size_t klen = k->mv_size - w->zlen;
+	const unsigned char *p = val, *end = p + vlen;
 	unsigned n, i;
 	int rc;
 
-	if (v->mv_size < 3 || p[0] != REC_VERSION)
-		goto bad;
+	if (vlen < 3 || p[0] != REC_VERSION)
+		return DDNS_ECORRUPT;
 	n = (unsigned)p[1] << 8 | p[2];
 	p += 3;
 	for (i = 0; i < n; i++) {
 		size_t len;
 
 		if (end - p < 2)
-			goto bad;
+			return DDNS_ECORRUPT;
 		len = (size_t)p[0] << 8 | p[1];
 		if ((size_t)(end - p - 2) < len)
-			goto bad;
-		rc = w->cb(kind, klen, i, (const char *)p + 2, len, w->arg);
+			return DDNS_ECORRUPT;
+		rc = cb(kind, klen, i, (const char *)p + 2, len, arg);
 		if (rc != 0)
 			return rc;
 		p += 2 + len;
 	}
 	return 0;
-bad:
-	log_err("backend state: a metadata record does not decode; skipped");
-	return 0;
+}
+
+/* Call the callback for each value of one meta record. */
+static int meta_walk_fn(const MDB_val *k, const MDB_val *v, void *arg)
+{
+	struct meta_walk *w = arg;
+	int rc = rb_state_meta_decode((const char *)k->mv_data + w->zlen,
+				      k->mv_size - w->zlen, v->mv_data,
+				      v->mv_size, w->cb, w->arg);
+
+	if (rc == DDNS_ECORRUPT) {
+		log_err("backend state: a metadata record does not decode; "
+			"skipped");
+		return 0;
+	}
+	return rc;
 }
 
 int rb_state_meta_foreach(rb_state *s, const char *zone, const char *kind,

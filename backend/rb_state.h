@@ -99,4 +99,16 @@ int rb_state_meta_foreach(rb_state *s, const char *zone, const char *kind,
 int rb_state_meta_set(rb_state *s, const char *zone, const char *kind,
 		      const char *const *vals, const size_t *lens, size_t n);
 
+/* ---- record decoders, exposed for the fuzz tests ---------------------- */
+
+/* The key record VAL (VLEN octets) under `keys` key KEY (KLEN octets) into
+ * OUT; out->content points into VAL.  0 or DDNS_ECORRUPT. */
+int rb_state_key_decode(const void *key, size_t klen, const void *val,
+			size_t vlen, struct rb_key *out);
+/* Call CB for each value of metadata record VAL (VLEN octets) of KIND
+ * (KLEN octets, passed through).  0, DDNS_ECORRUPT (values before the
+ * damage were passed to CB), or the first nonzero CB return. */
+int rb_state_meta_decode(const char *kind, size_t klen, const void *val,
+			 size_t vlen, rb_meta_cb cb, void *arg);
+
 #endif

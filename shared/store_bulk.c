@@ -85,6 +85,20 @@ static int v1_fault_decode(const MDB_val *v, struct ddns_fault *f)
 	return r.bad ? DDNS_ECORRUPT : 0;
 }
 
+int ddns_v1_host_decode(const void *val, size_t len, struct ddns_host *out)
+{
+	MDB_val v = {len, (void *)val};
+
+	return v1_host_decode(&v, out);
+}
+
+int ddns_v1_fault_decode(const void *val, size_t len, struct ddns_fault *out)
+{
+	MDB_val v = {len, (void *)val};
+
+	return v1_fault_decode(&v, out);
+}
+
 /* ---- the upgrade ----------------------------------------------------- */
 
 /* The v2 fault record of host H (KEY) from its v1 counters and v1 fault

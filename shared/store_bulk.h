@@ -33,4 +33,11 @@ int ddns_next_ids_get(ddns_txn *t, uint32_t *zone, uint32_t *user);
  * or a store error. */
 int ddns_next_ids_raise(ddns_txn *t, uint32_t zone, uint32_t user);
 
+/* The schema-1 decoders of ddnsctl migrate (lmdb-v1.md sections 6, 7),
+ * exposed for the fuzz tests: a v1 host value (counters and last_fault
+ * included; fqdn left "") or fault value (window and text) into OUT.  0
+ * or DDNS_ECORRUPT (OUT then undefined). */
+int ddns_v1_host_decode(const void *val, size_t len, struct ddns_host *out);
+int ddns_v1_fault_decode(const void *val, size_t len, struct ddns_fault *out);
+
 #endif

@@ -4,7 +4,9 @@
  * query, form body, Authorization, then a decision on a read snapshot of
  * the seeded store (fuzz.h), the write it asks for (applied in a write
  * transaction that is aborted: nothing is kept, nothing is synced), the
- * reply text and its HTTP status.
+ * reply text and its HTTP status.  A challenge request (txt=VALUE, clear;
+ * issue 7) is applied the same way, and the host's live challenge values
+ * read back in that transaction must be what it asked for.
  *
  * Input: an HTTP/1.x request without its framing limits,
  *
@@ -26,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "challenge.h"
 #include "dyndns2.h"
 #include "err.h"
 #include "proxy.h"
@@ -206,9 +209,15 @@ static void check_plan(const struct ddns_d2_plan *p)
 	if (!p->known)
 		FUZZ_CHECK(p->upd.fqdn[0] == '\0' &&
 			   f->kind == DDNS_FAULT_NONE);
-	if (p->write)
+	/* a challenge request (txt=, clear) may set no address */
+	if (p->write && p->upd.txt_op == DDNS_D2_TXT_NONE)
 		FUZZ_CHECK(p->upd.v4.family == AF_INET ||
 			   p->upd.v6.family == AF_INET6);
+	if (p->upd.txt_op == DDNS_D2_TXT_ADD ||
+	    p->upd.txt_op == DDNS_D2_TXT_DEL)
+		FUZZ_CHECK(
+		    ddns_challenge_value_valid(p->upd.txt, strlen(p->upd.txt)));
+	FUZZ_CHECK(p->upd.txt_op <= DDNS_D2_TXT_CLEAR);
 	if (p->upd.fqdn[0])
 		FUZZ_CHECK(
 		    ddns_name_is_normal(p->upd.fqdn, strlen(p->upd.fqdn)));
@@ -218,6 +227,31 @@ static void check_plan(const struct ddns_d2_plan *p)
 		FUZZ_CHECK(strlen(f->text) <= DDNS_FAULT_TEXT_MAX &&
 			   printable(f->text, strlen(f->text), false));
 	}
+}
+
+/* A challenge update U was applied in T: the host's live values are what
+ * it asked for (txt=V has V, txt=V&clear has not, clear has none). */
+static void check_txt(ddns_txn *t, const struct ddns_d2_update *u)
+{
+	struct ddns_challenges c;
+	struct ddns_host h;
+	bool has = false;
+	int rc;
+
+	FUZZ_CHECK(u->code == DDNS_D2_GOOD || u->code == DDNS_D2_ABUSE);
+	if (u->code != DDNS_D2_GOOD)
+		return;
+	FUZZ_CHECK(ddns_host_get(t, u->fqdn, &h) == 0);
+	rc = ddns_challenge_live(t, &h, NOW, &c);
+	FUZZ_CHECK(rc == 0 || rc == DDNS_ENOTFOUND);
+	for (unsigned i = 0; rc == 0 && i < c.n; i++)
+		has = has || strcmp(c.v[i].value, u->txt) == 0;
+	if (u->txt_op == DDNS_D2_TXT_ADD)
+		FUZZ_CHECK(has);
+	else if (u->txt_op == DDNS_D2_TXT_DEL)
+		FUZZ_CHECK(!has);
+	else
+		FUZZ_CHECK(rc == DDNS_ENOTFOUND);
 }
 
 /* The write PLAN asks for, and its fault, in a write transaction that is
@@ -239,6 +273,8 @@ static void write_and_forget(struct ddns_d2_plan *plan)
 			   u.code == DDNS_D2_ABUSE);
 		if (u.code == DDNS_D2_GOOD)
 			FUZZ_CHECK(ddns_name_below(u.fqdn, u.zone));
+		if (u.txt_op != DDNS_D2_TXT_NONE)
+			check_txt(t, &u);
 		ddns_d2_plan_finish(plan, u.code);
 	}
 	if (f.kind != DDNS_FAULT_NONE) {

@@ -132,6 +132,26 @@ def dyndns2():
         'idn': http('GET', q % ('b%C3%BCcher.dyn.example.org', '192.0.2.29'),
                     [basic('h.dyn.example.org')]),
         'notfound': http('GET', '/nic/updatex', [basic(h)]),
+        'txt': http('GET', '/nic/update?hostname=%s&txt=LoqXcYV8q5ONbJQx'
+                    'bmR7SCTNo3tiAXDfowyjxAjEuX0' % h, [basic(h)]),
+        'txt-addr': http('GET', '/nic/update?hostname=%s&txt=abc&myip='
+                         '192.0.2.30' % h, [basic(h)]),
+        'txt-del': http('GET', '/nic/update?hostname=%s&txt=abc&clear=1' % h,
+                        [basic(h)]),
+        'clear': http('GET', '/nic/update?hostname=%s&clear' % h, [basic(h)]),
+        'clear-no': http('GET', '/nic/update?hostname=%s&clear=off&myip='
+                         '192.0.2.31' % h, [basic(h)]),
+        'clear-bad': http('GET', '/nic/update?hostname=%s&clear=maybe' % h,
+                          [basic(h)]),
+        'txt-bad': http('GET', '/nic/update?hostname=%s&txt=a%%20b' % h,
+                        [basic(h)]),
+        'txt-abuse': http('GET', '/nic/update?hostname=abuse.dyn.example.org'
+                          '&txt=abc', [basic('abuse.dyn.example.org')]),
+        'txt-post': http('POST', '/nic/update',
+                         [basic('w.dyn.example.org'),
+                          ('Content-Type',
+                           'application/x-www-form-urlencoded')],
+                         b'hostname=w.dyn.example.org&txt=x-_%2B/=&clear=yes'),
     }
     for name, data in seeds.items():
         write('dyndns2', name, data)
@@ -186,6 +206,42 @@ def rb_proto():
                       '"other.test.","domain_id":3}}',
         'set-notified': '{"method":"setNotified","parameters":'
                         '{"id":1,"serial":2024010101}}',
+        'updated-masters': '{"method":"getUpdatedMasters","parameters":{}}',
+        'set-notified-3': '{"method":"setNotified","parameters":'
+                          '{"id":3,"serial":4294967295}}',
+        'domain-keys': '{"method":"getDomainKeys","parameters":'
+                       '{"name":"dyn.example.org."}}',
+        'add-key': json.dumps({'method': 'addDomainKey', 'parameters': {
+            'name': 'other.test.', 'key': {
+                'flags': 256, 'active': True, 'published': False,
+                'content': 'Private-key-format: v1.2\nAlgorithm: 13 '
+                           '(ECDSAP256SHA256)\nPrivateKey: '
+                           'Zm96Zm96Zm96Zm96Zm96Zm96Zm96Zm96Zm96Zm96Zm8=\n'}}}),
+        'remove-key': '{"method":"removeDomainKey","parameters":'
+                      '{"name":"dyn.example.org.","id":1}}',
+        'activate-key': '{"method":"activateDomainKey","parameters":'
+                        '{"name":"dyn.example.org.","id":1}}',
+        'deactivate-key': '{"method":"deactivateDomainKey","parameters":'
+                          '{"name":"dyn.example.org.","id":1}}',
+        'publish-key': '{"method":"publishDomainKey","parameters":'
+                       '{"name":"dyn.example.org.","id":1}}',
+        'unpublish-key': '{"method":"unpublishDomainKey","parameters":'
+                         '{"name":"dyn.example.org.","id":1}}',
+        'set-meta': '{"method":"setDomainMetadata","parameters":'
+                    '{"name":"other.test.","kind":"NSEC3PARAM",'
+                    '"value":["1 0 0 -"]}}',
+        'set-meta-none': '{"method":"setDomainMetadata","parameters":'
+                         '{"name":"dyn.example.org.","kind":"SOA-EDIT",'
+                         '"value":[]}}',
+        'meta-soa-edit': '{"method":"getDomainMetadata","parameters":'
+                         '{"name":"dyn.example.org.","kind":"SOA-EDIT"}}',
+        'before-after': '{"method":"getBeforeAndAfterNamesAbsolute",'
+                        '"parameters":{"id":1,"qname":"h"}}',
+        'before-after-apex': '{"method":"getBeforeAndAfterNamesAbsolute",'
+                             '"parameters":{"id":3,"qname":""}}',
+        'before-after-wild': '{"method":"getBeforeAndAfterNamesAbsolute",'
+                             '"parameters":{"id":1,"qname":"*.w"}}',
+        'tsig': '{"method":"getTSIGKey","parameters":{"name":"k."}}',
         'unknown': '{"method":"nope"}',
         'qtype-int': '{"method":"lookup","parameters":{"qtype":1}}',
         'no-params': '{"method":"lookup","parameters":{}}',
@@ -202,6 +258,23 @@ def rb_proto():
                lookup('ANY', 'w.dyn.example.org.', 1), one['nested'],
                lookup('SOA', 'dyn.example.org.', 1)]
     write('rb_proto', 'session', '\n'.join(session) + '\n')
+    dnssec = [one['domain-keys'], one['add-key'],
+              one['add-key'].replace('other.test.', 'dyn.example.org.'),
+              one['domain-keys'], one['deactivate-key'],
+              one['unpublish-key'], one['domain-keys'],
+              one['remove-key'], one['domain-keys'], one['set-meta'],
+              '{"method":"getAllDomainMetadata","parameters":'
+              '{"name":"other.test."}}', one['set-meta-none'],
+              one['meta-soa-edit'], one['updated-masters'],
+              one['set-notified-3'], one['updated-masters']]
+    write('rb_proto', 'session-dnssec', '\n'.join(dnssec) + '\n')
+    nsec = [one['before-after'], one['before-after-apex'],
+            one['before-after-wild'],
+            '{"method":"getBeforeAndAfterNamesAbsolute","parameters":'
+            '{"id":2,"qname":"zzz"}}',
+            '{"method":"getBeforeAndAfterNamesAbsolute","parameters":'
+            '{"id":1,"qname":"a.b.c"}}']
+    write('rb_proto', 'session-nsec', '\n'.join(nsec) + '\n')
 
 
 # ---- conf ------------------------------------------------------------------
@@ -304,11 +377,68 @@ def addrs():
         write('addr', '%02d' % i, s)
 
 
-# ---- stored values (layout: schema/lmdb-v1.md) ----------------------------
+# ---- stored values (layouts: schema/lmdb-v2.md, lmdb-v1.md for migrate,
+# backend-state-v1.md; selectors: fuzz_decode.c) ---------------------------
 
 def sstr(s):
     b = s.encode() if isinstance(s, str) else s
     return bytes([len(b)]) + b
+
+
+def decode_v1():
+    host = (b'\x01' + struct.pack('>II', 1, 0x27) + bytes([192, 0, 2, 1]) +
+            bytes(range(16)) + struct.pack('>qq', 1700000000, 1700000100) +
+            bytes(range(16)) + bytes(range(32)) +
+            struct.pack('>IIIqI', 3, 1, 2, 1700000050, 9))
+    fault = (b'\x01' + struct.pack('>qIB', 1700000000, 3, 1) +
+             sstr('nochg 192.0.2.1'))
+    return (('v1-host', 7, host), ('v1-fault', 8, fault),
+            ('v1-fault-empty', 8, b'\x01' + struct.pack('>qIB', 0, 0, 0) +
+             b'\x00'))
+
+
+def decode_v2():
+    def host(flags, v4=b'', v6=b'', owner=0):
+        return (b'\x02' + struct.pack('>IIIII', 1, flags, 1700000000,
+                                      1700000300, owner) +
+                b'\x11' * 16 + b'\x22' * 32 + v4 + v6)
+    fault = (b'\x02' + struct.pack('>IIIIIIB', 7, 0, 0, 1700000300,
+                                   1700000000, 7, 1) +
+             sstr('nochg 192.0.2.1'))
+    fault0 = b'\x02' + bytes(24) + b'\x00\x00'
+    return (('host', 1, host(0x01, bytes([192, 0, 2, 1]), owner=7)),
+            ('host-none', 1, host(0x04)),
+            ('host-v6', 1, host(0x42, v6=bytes(range(16)))),
+            ('host-both', 1, host(0x80000023, bytes([192, 0, 2, 1]),
+                                  bytes(range(16)))),
+            ('fault', 2, fault), ('fault-none', 2, fault0))
+
+
+def decode_challenge():
+    def val(expires, v):
+        return struct.pack('>q', expires) + sstr(v)
+    tok = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0'
+    return (('challenge', 6, b'\x01' + struct.pack('>qB', 1700000000, 2) +
+             val(1700003600, tok) + val(1700000700, 'a+b/c=')),
+            ('challenge-empty', 6, b'\x01' + struct.pack('>qB', 0, 0)),
+            ('challenge-full', 6, b'\x01' + struct.pack('>qB', 1, 8) +
+             b''.join(val(i, 'v%d' % i) for i in range(8))))
+
+
+def decode_state():
+    pk = (b'Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\n'
+          b'PrivateKey: Zm96Zm96Zm96Zm96Zm96Zm96Zm96Zm96Zm96Zm96Zm8=\n')
+    kkey = b'dyn.example.org\x00' + struct.pack('>I', 1)
+    key = b'\x01' + struct.pack('>IB', 257, 3) + pk
+    meta = (b'\x01' + struct.pack('>H', 2) + struct.pack('>H', 19) +
+            b'INCEPTION-INCREMENT' + struct.pack('>H', 0))
+    return (('state-key', 9, bytes([len(kkey)]) + kkey + key),
+            ('state-key-zsk', 9, bytes([len(kkey)]) + kkey + b'\x01' +
+             struct.pack('>IB', 256, 0) + b'x'),
+            ('state-meta', 10, meta),
+            ('state-meta-nsec3', 10, b'\x01\x00\x01\x00\x0a1 0 1 ab'
+             b'cdef'),
+            ('state-meta-none', 10, b'\x01\x00\x00'))
 
 
 def decode():
@@ -319,12 +449,6 @@ def decode():
     zone_plain = (b'\x01' + struct.pack('>IIBq', 7, 120, 1, 0) + b'\x01' +
                   sstr('ns.other.test') + sstr('first\\.last.other.test') +
                   b'\x00\x00')
-    host = (b'\x01' + struct.pack('>II', 1, 0x27) + bytes([192, 0, 2, 1]) +
-            bytes(range(16)) + struct.pack('>qq', 1700000000, 1700000100) +
-            bytes(range(16)) + bytes(range(32)) +
-            struct.pack('>IIIqI', 3, 1, 2, 1700000050, 9))
-    fault = (b'\x01' + struct.pack('>qIB', 1700000000, 3, 1) +
-             sstr('nochg 192.0.2.1'))
     user = (b'\x01' + struct.pack('>Iq', 1, 1700000000) + sstr('alice') +
             sstr('Alice \u00c9') + sstr('alice@example.org') +
             sstr('$scrypt$ln=15,r=8,p=1$c2FsdA$aGFzaA') +
@@ -336,11 +460,48 @@ def decode():
     session = b'\x01' + struct.pack('>Iqq', 5, 1700000000, 1700043200) + \
         bytes(range(16))
     token = b'\x01' + struct.pack('>Iq', 5, 1700000000) + sstr('laptop')
-    for name, sel, val in (('zone', 0, zone), ('zone-plain', 0, zone_plain),
-                           ('host', 1, host), ('fault', 2, fault),
-                           ('user', 3, user), ('user-local', 3, user_local),
-                           ('session', 4, session), ('token', 5, token)):
+    seeds = (('zone', 0, zone), ('zone-plain', 0, zone_plain),
+             ('user', 3, user), ('user-local', 3, user_local),
+             ('session', 4, session), ('token', 5, token))
+    for name, sel, val in (seeds + decode_v2() + decode_v1() +
+                           decode_challenge() + decode_state()):
         write('decode', name, bytes([sel]) + val)
+
+
+# ---- ACME ------------------------------------------------------------------
+
+def acme():
+    tok = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0'
+    bodies = {
+        'present': {'fqdn': '_acme-challenge.h.dyn.example.org.',
+                    'value': tok},
+        'nodot': {'fqdn': '_acme-challenge.v4.dyn.example.org',
+                  'value': 'abc'},
+        'upper': {'fqdn': '_ACME-Challenge.H.Dyn.Example.Org.',
+                  'value': tok, 'extra': [1, {'a': None}]},
+        'wild': {'fqdn': '_acme-challenge.w.dyn.example.org.', 'value': tok},
+        'nohost': {'fqdn': '_acme-challenge.nohost.dyn.example.org.',
+                   'value': tok},
+        'corrupt': {'fqdn': '_acme-challenge.corrupt.dyn.example.org.',
+                    'value': tok},
+        'bad-value': {'fqdn': '_acme-challenge.h.dyn.example.org.',
+                      'value': 'a b'},
+        'no-prefix': {'fqdn': 'h.dyn.example.org.', 'value': tok},
+        'number': {'fqdn': '_acme-challenge.h.dyn.example.org.', 'value': 1},
+    }
+    for name, b in bodies.items():
+        write('acme', 'body-' + name, b'\x00' + json.dumps(b).encode())
+    write('acme', 'body-dup', b'\x00{"fqdn":"a","fqdn":"b","value":"c"}')
+    write('acme', 'body-bad', b'\x00{"fqdn": "_acme-challenge.\xc3')
+    write('acme', 'body-array', b'\x00[]')
+    for i, n in enumerate(['_acme-challenge.h.dyn.example.org.',
+                           '_acme-challenge.org', '_acme-challenge.',
+                           '_acme-challenge.a..b', '_ACME-CHALLENGE.X.Y.']):
+        write('acme', 'name-%d' % i, b'\x01' + n.encode())
+    write('acme', 'ops', b'\x02\x03' + bytes([0, 10, 4, 20, 8, 30, 12, 40,
+                                                1, 2, 15, 0, 100]))
+    write('acme', 'ops-max1', b'\x02\x01' + bytes([0, 50, 4, 40, 8, 60,
+                                                    0, 70]))
 
 
 # ---- JWT, JWKS and OIDC ----------------------------------------------------
@@ -522,7 +683,8 @@ def oidc():
 
 
 def main():
-    for fn in (dyndns2, rb_proto, conf, names, addrs, decode, jwt, oidc):
+    for fn in (dyndns2, rb_proto, conf, names, addrs, decode, acme, jwt,
+               oidc):
         fn()
     return 0
 

@@ -24,6 +24,7 @@ rb_proto) max_len=70000 ;; # past RB_LINE_MAX (65536), to reach the cap
 jwt) max_len=20000 ;;      # past DDNS_JWT_MAX (16384)
 names) max_len=2048 ;;     # past the 1024-byte UTF-8 cap of names.c
 addr) max_len=256 ;;
+acme) max_len=2048 ;;    # past DDNS_ACME_BODY_MAX (1024)
 *)
 	echo "run.sh: unknown target $target" >&2
 	exit 2
