@@ -5,7 +5,7 @@
  * Four named databases: `info` (layout version, next key id), `notified`
  * (zone id -> serial), `keys` (zone NUL key id -> key record) and `meta`
  * (zone NUL kind -> values).  Integers are big-endian; every record value
- * starts with its version octet.  LMDB codes are translated in lmdb_map()
+ * starts with its version octet.  LMDB codes are translated in ddns_lmdb_err()
  * below, as shared/store.c does for the host store.
  */
 #include "rb_state.h"
@@ -20,6 +20,7 @@
 #include "err.h"
 #include "log.h"
 #include "names.h"
+#include "store.h"
 
 #define STATE_MAP_SIZE (64ULL << 20)
 #define STATE_MAXDBS   4
@@ -35,28 +36,6 @@ struct rb_state {
 	void *aux;
 	void (*aux_free)(void *);
 };
-
-static int lmdb_map(int rc)
-{
-	switch (rc) {
-	case MDB_SUCCESS:
-		return 0;
-	case MDB_NOTFOUND:
-		return DDNS_ENOTFOUND;
-	case MDB_KEYEXIST:
-		return DDNS_EEXIST;
-	case MDB_MAP_FULL:
-		return DDNS_EFULL;
-	case ENOMEM:
-		return DDNS_ENOMEM;
-	case MDB_CORRUPTED:
-	case MDB_PAGE_NOTFOUND:
-	case MDB_INVALID:
-		return DDNS_ECORRUPT;
-	default:
-		return DDNS_ESTORE;
-	}
-}
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
@@ -121,9 +100,9 @@ static int state_dbs(rb_state *s, bool create)
 	if (rc != 0) {
 		if (t)
 			mdb_txn_abort(t);
-		return lmdb_map(rc);
+		return ddns_lmdb_err(rc);
 	}
-	return lmdb_map(mdb_txn_commit(t));
+	return ddns_lmdb_err(mdb_txn_commit(t));
 }
 
 /* Open the databases, creating them on the first start only: the pipe
@@ -186,7 +165,7 @@ int rb_state_open(rb_state **out, const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "backend state %s: %s", dir,
 			 mdb_strerror(rc));
 		rb_state_close(s);
-		return lmdb_map(rc);
+		return ddns_lmdb_err(rc);
 	}
 	rc = state_init(s);
 	if (rc != 0) {
@@ -230,7 +209,7 @@ static int txn_begin(rb_state *s, bool write, MDB_txn **t)
 	}
 	if (rc != 0)
 		log_err("backend state: %s", mdb_strerror(rc));
-	return lmdb_map(rc);
+	return ddns_lmdb_err(rc);
 }
 
 /* Commit T if RC is 0, else abort it; returns the outcome. */
@@ -240,7 +219,7 @@ static int txn_end(MDB_txn *t, int rc)
 		mdb_txn_abort(t);
 		return rc;
 	}
-	return lmdb_map(mdb_txn_commit(t));
+	return ddns_lmdb_err(mdb_txn_commit(t));
 }
 
 /* ---- notified serials ------------------------------------------------- */
@@ -255,7 +234,7 @@ int rb_state_notified_get(rb_state *s, uint32_t id, uint32_t *serial)
 	put_u32(kb, id);
 	if ((rc = txn_begin(s, false, &t)) != 0)
 		return rc;
-	rc = lmdb_map(mdb_get(t, s->notified, &k, &v));
+	rc = ddns_lmdb_err(mdb_get(t, s->notified, &k, &v));
 	if (rc == 0 && v.mv_size != 4)
 		rc = DDNS_ECORRUPT;
 	if (rc == 0)
@@ -275,7 +254,7 @@ int rb_state_notified_set(rb_state *s, uint32_t id, uint32_t serial)
 	put_u32(vb, serial);
 	if ((rc = txn_begin(s, true, &t)) != 0)
 		return rc;
-	rc = lmdb_map(mdb_put(t, s->notified, &k, &v, 0));
+	rc = ddns_lmdb_err(mdb_put(t, s->notified, &k, &v, 0));
 	return txn_end(t, rc);
 }
 
@@ -316,7 +295,7 @@ static int prefix_walk(MDB_txn *t, MDB_dbi dbi, const unsigned char *pfx,
 	int rc = mdb_cursor_open(t, dbi, &cur), cb_rc = 0;
 
 	if (rc != 0)
-		return lmdb_map(rc);
+		return ddns_lmdb_err(rc);
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && k.mv_size >= plen &&
 	       memcmp(k.mv_data, pfx, plen) == 0) {
@@ -327,7 +306,7 @@ static int prefix_walk(MDB_txn *t, MDB_dbi dbi, const unsigned char *pfx,
 	mdb_cursor_close(cur);
 	if (cb_rc != 0)
 		return cb_rc;
-	return rc == MDB_NOTFOUND ? 0 : lmdb_map(rc);
+	return rc == MDB_NOTFOUND ? 0 : ddns_lmdb_err(rc);
 }
 
 struct key_walk {
@@ -374,7 +353,7 @@ static int next_key_id(rb_state *s, MDB_txn *t, uint32_t *id)
 	if (rc == MDB_NOTFOUND) {
 		*id = 1;
 	} else if (rc != 0) {
-		return lmdb_map(rc);
+		return ddns_lmdb_err(rc);
 	} else if (v.mv_size != 4 || get_u32(v.mv_data) == 0) {
 		return DDNS_ECORRUPT;
 	} else {
@@ -385,7 +364,7 @@ static int next_key_id(rb_state *s, MDB_txn *t, uint32_t *id)
 	put_u32(vb, *id + 1);
 	v.mv_size = 4;
 	v.mv_data = vb;
-	return lmdb_map(mdb_put(t, s->info, &k, &v, 0));
+	return ddns_lmdb_err(mdb_put(t, s->info, &k, &v, 0));
 }
 
 int rb_state_key_add(rb_state *s, const char *zone, const struct rb_key *k,
@@ -416,7 +395,7 @@ int rb_state_key_add(rb_state *s, const char *zone, const struct rb_key *k,
 		key.mv_data = kb;
 		val.mv_size = KEY_HDR + k->content_len;
 		val.mv_data = vb;
-		rc = lmdb_map(mdb_put(t, s->keys, &key, &val, MDB_NOOVERWRITE));
+		rc = ddns_lmdb_err(mdb_put(t, s->keys, &key, &val, MDB_NOOVERWRITE));
 	}
 	rc = txn_end(t, rc);
 done:
@@ -439,7 +418,7 @@ int rb_state_key_del(rb_state *s, const char *zone, uint32_t id)
 		return DDNS_EBADNAME;
 	if ((rc = txn_begin(s, true, &t)) != 0)
 		return rc;
-	rc = lmdb_map(mdb_del(t, s->keys, &key, NULL));
+	rc = ddns_lmdb_err(mdb_del(t, s->keys, &key, NULL));
 	return txn_end(t, rc);
 }
 
@@ -466,7 +445,7 @@ int rb_state_key_set(rb_state *s, const char *zone, uint32_t id, int active,
 		return DDNS_EBADNAME;
 	if ((rc = txn_begin(s, true, &t)) != 0)
 		return rc;
-	rc = lmdb_map(mdb_get(t, s->keys, &key, &val));
+	rc = ddns_lmdb_err(mdb_get(t, s->keys, &key, &val));
 	if (rc == 0 && (val.mv_size <= KEY_HDR ||
 			((unsigned char *)val.mv_data)[0] != REC_VERSION))
 		rc = DDNS_ECORRUPT;
@@ -477,7 +456,7 @@ int rb_state_key_set(rb_state *s, const char *zone, uint32_t id, int active,
 		copy[5] = key_bit(copy[5], KEY_ACTIVE, active);
 		copy[5] = key_bit(copy[5], KEY_PUBLISHED, published);
 		val.mv_data = copy;
-		rc = lmdb_map(mdb_put(t, s->keys, &key, &val, 0));
+		rc = ddns_lmdb_err(mdb_put(t, s->keys, &key, &val, 0));
 		explicit_bzero(copy, val.mv_size); /* a private key */
 	}
 	free(copy);
@@ -570,7 +549,7 @@ int rb_state_meta_foreach(rb_state *s, const char *zone, const char *kind,
 		key.mv_data = kb;
 		rc = mdb_get(t, s->meta, &key, &val);
 		rc = rc == MDB_NOTFOUND ? 0
-		     : rc		? lmdb_map(rc)
+		     : rc		? ddns_lmdb_err(rc)
 					: meta_walk_fn(&key, &val, &w);
 	}
 	mdb_txn_abort(t);
@@ -632,7 +611,7 @@ int rb_state_meta_set(rb_state *s, const char *zone, const char *kind,
 		val.mv_data = vb;
 		rc = n ? mdb_put(t, s->meta, &key, &val, 0)
 		       : mdb_del(t, s->meta, &key, NULL);
-		rc = rc == MDB_NOTFOUND ? 0 : lmdb_map(rc);
+		rc = rc == MDB_NOTFOUND ? 0 : ddns_lmdb_err(rc);
 		rc = txn_end(t, rc);
 	}
 	free(vb);

@@ -1,5 +1,8 @@
 #include "err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *ddns_strerror(int code)
 {
 	switch (code) {
@@ -22,4 +25,16 @@ const char *ddns_strerror(int code)
 	case DDNS_EDEPTH: return "a host must lie exactly one label below its zone";
 	default: return "unknown error";
 	}
+}
+
+int ddns_err_set(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return code;
 }

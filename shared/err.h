@@ -7,6 +7,8 @@
 #ifndef DDNS_ERR_H
 #define DDNS_ERR_H
 
+#include <stddef.h>
+
 enum ddns_err {
 	DDNS_OK = 0,
 	DDNS_ENOMEM = -1,     /* allocation failed */
@@ -30,5 +32,11 @@ enum ddns_err {
 
 /* Static English text for a code; never NULL. */
 const char *ddns_strerror(int code);
+
+/* Format FMT into ERR (ERRLEN bytes; nothing when ERR is NULL or ERRLEN
+ * 0) and return CODE: for functions that explain a failure in their
+ * caller's buffer. */
+int ddns_err_set(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

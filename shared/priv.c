@@ -4,7 +4,6 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,21 +13,6 @@
 #include "err.h"
 
 #define PW_BUF 16384 /* getpwnam_r / getgrnam_r scratch space */
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* A decimal id such as "65534"; false for a name. */
 static bool numeric_id(const char *s, unsigned *out)
@@ -53,13 +37,13 @@ int ddns_priv_group(const char *group, gid_t *out, char *err, size_t errlen)
 		return 0;
 	}
 	if (!(buf = malloc(PW_BUF)))
-		return fail(err, errlen, DDNS_ENOMEM, "out of memory");
+		return ddns_err_set(err, errlen, DDNS_ENOMEM, "out of memory");
 	rc = getgrnam_r(group, &gr, buf, PW_BUF, &res);
 	if (res)
 		*out = gr.gr_gid;
 	free(buf);
 	if (!res)
-		return fail(err, errlen, DDNS_EINVAL, "unknown group '%s'%s%s",
+		return ddns_err_set(err, errlen, DDNS_EINVAL, "unknown group '%s'%s%s",
 			    group, rc ? ": " : "", rc ? strerror(rc) : "");
 	return 0;
 }
@@ -74,7 +58,7 @@ static int lookup_user(const char *user, struct ddns_priv *p, char *err,
 	int rc;
 
 	if (!(buf = malloc(PW_BUF)))
-		return fail(err, errlen, DDNS_ENOMEM, "out of memory");
+		return ddns_err_set(err, errlen, DDNS_ENOMEM, "out of memory");
 	if (numeric_id(user, &id))
 		rc = getpwuid_r((uid_t)id, &pw, buf, PW_BUF, &res);
 	else
@@ -85,7 +69,7 @@ static int lookup_user(const char *user, struct ddns_priv *p, char *err,
 	}
 	free(buf);
 	if (!res)
-		return fail(err, errlen, DDNS_EINVAL, "unknown user '%s'%s%s",
+		return ddns_err_set(err, errlen, DDNS_EINVAL, "unknown user '%s'%s%s",
 			    user, rc ? ": " : "", rc ? strerror(rc) : "");
 	return 0;
 }
@@ -97,11 +81,11 @@ int ddns_priv_lookup(const char *user, const char *group, struct ddns_priv *out,
 
 	memset(out, 0, sizeof *out);
 	if (!user)
-		return group ? fail(err, errlen, DDNS_EINVAL,
+		return group ? ddns_err_set(err, errlen, DDNS_EINVAL,
 				    "group is set without user")
 			     : 0;
 	if (strlen(user) >= sizeof out->user)
-		return fail(err, errlen, DDNS_ETOOBIG, "user name too long");
+		return ddns_err_set(err, errlen, DDNS_ETOOBIG, "user name too long");
 	rc = lookup_user(user, out, err, errlen);
 	if (rc == 0 && group)
 		rc = ddns_priv_group(group, &out->gid, err, errlen);
@@ -119,17 +103,17 @@ int ddns_priv_drop(const struct ddns_priv *p, char *err, size_t errlen)
 	if (geteuid() != 0) {
 		if (geteuid() == p->uid && getuid() == p->uid)
 			return 0;
-		return fail(err, errlen, DDNS_EIO,
+		return ddns_err_set(err, errlen, DDNS_EIO,
 			    "cannot become user %s: not started as root",
 			    p->user);
 	}
 	if (setgroups(1, &p->gid) != 0 || setresgid(p->gid, p->gid, p->gid) ||
 	    setresuid(p->uid, p->uid, p->uid) != 0)
-		return fail(err, errlen, DDNS_EIO, "cannot become user %s: %s",
+		return ddns_err_set(err, errlen, DDNS_EIO, "cannot become user %s: %s",
 			    p->user, strerror(errno));
 	/* Paranoia: root must be gone for good. */
 	if (p->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
-		return fail(err, errlen, DDNS_EIO,
+		return ddns_err_set(err, errlen, DDNS_EIO,
 			    "root privileges could be regained after "
 			    "switching to %s",
 			    p->user);
@@ -148,10 +132,10 @@ int ddns_priv_chown_store(const struct ddns_priv *p, const char *dir, char *err,
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		n = snprintf(path, sizeof path, "%s%s", dir, files[i]);
 		if (n < 0 || (size_t)n >= sizeof path)
-			return fail(err, errlen, DDNS_ETOOBIG,
+			return ddns_err_set(err, errlen, DDNS_ETOOBIG,
 				    "store path %s is too long", dir);
 		if (chown(path, p->uid, p->gid) != 0 && errno != ENOENT)
-			return fail(err, errlen, DDNS_EIO,
+			return ddns_err_set(err, errlen, DDNS_EIO,
 				    "cannot give %s to user %s: %s", path,
 				    p->user, strerror(errno));
 	}

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <lmdb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +53,7 @@
 
 /* ---- LMDB error codes: translated here and only here ------------------ */
 
-static int lmdb_map(int rc)
+int ddns_lmdb_err(int rc)
 {
 	switch (rc) {
 	case MDB_SUCCESS:
@@ -82,7 +81,7 @@ int store_lmdb_code(int rc, const char *what)
 {
 	if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND && rc != MDB_KEYEXIST)
 		log_err("store: %s: %s", what, mdb_strerror(rc));
-	return lmdb_map(rc);
+	return ddns_lmdb_err(rc);
 }
 
 /* ---- log lines about records ---------------------------------------- */
@@ -487,24 +486,9 @@ int store_meta_put_u32(ddns_txn *t, const char *key, size_t klen, uint32_t val)
 
 /* ---- opening ---------------------------------------------------------- */
 
-static int open_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int open_fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 static int no_store(const char *dir, char *err, size_t errlen)
 {
-	return open_fail(err, errlen, DDNS_ENOSTORE,
+	return ddns_err_set(err, errlen, DDNS_ENOSTORE,
 			 "no ddns store in %s; create it with 'ddnsctl zone "
 			 "add' or by starting ddns-updater",
 			 dir);
@@ -513,7 +497,7 @@ static int no_store(const char *dir, char *err, size_t errlen)
 /* An LMDB failure RC while opening the store in DIR. */
 static int lmdb_fail(const char *dir, int rc, char *err, size_t errlen)
 {
-	return open_fail(err, errlen, lmdb_map(rc), "store %s: %s", dir,
+	return ddns_err_set(err, errlen, ddns_lmdb_err(rc), "store %s: %s", dir,
 			 mdb_strerror(rc));
 }
 
@@ -528,29 +512,29 @@ static int prepare_dir(const char *dir, unsigned flags, bool *fresh, char *err,
 	if (stat(dir, &st) != 0 && errno == ENOENT &&
 	    (flags & DDNS_STORE_CREATE) && mkdir(dir, 0700) != 0 &&
 	    errno != EEXIST)
-		return open_fail(err, errlen, DDNS_EIO,
+		return ddns_err_set(err, errlen, DDNS_EIO,
 				 "cannot create store directory %s: %s", dir,
 				 strerror(errno));
 	if (stat(dir, &st) != 0)
 		return errno == ENOENT
 			   ? no_store(dir, err, errlen)
-			   : open_fail(err, errlen, DDNS_EIO, "%s: %s", dir,
+			   : ddns_err_set(err, errlen, DDNS_EIO, "%s: %s", dir,
 				       strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return open_fail(err, errlen, DDNS_EINVAL,
+		return ddns_err_set(err, errlen, DDNS_EINVAL,
 				 "store path %s is not a directory", dir);
 	if (st.st_mode & S_IWOTH)
-		return open_fail(err, errlen, DDNS_EINVAL,
+		return ddns_err_set(err, errlen, DDNS_EINVAL,
 				 "store directory %s is writable by everyone; "
 				 "refusing it (chmod o-w %s)",
 				 dir, dir);
 	n = snprintf(file, sizeof file, "%s/data.mdb", dir);
 	if (n < 0 || (size_t)n >= sizeof file)
-		return open_fail(err, errlen, DDNS_ETOOBIG,
+		return ddns_err_set(err, errlen, DDNS_ETOOBIG,
 				 "store path %s is too long", dir);
 	*fresh = stat(file, &st) != 0;
 	if (*fresh && errno != ENOENT)
-		return open_fail(err, errlen, DDNS_EIO, "%s: %s", file,
+		return ddns_err_set(err, errlen, DDNS_EIO, "%s: %s", file,
 				 strerror(errno));
 	if (*fresh && !(flags & DDNS_STORE_CREATE))
 		return no_store(dir, err, errlen);
@@ -570,17 +554,17 @@ static int check_files(const char *dir, char *err, size_t errlen)
 	for (size_t i = 0; i < 2; i++) {
 		n = snprintf(file, sizeof file, "%s/%s", dir, names[i]);
 		if (n < 0 || (size_t)n >= sizeof file)
-			return open_fail(err, errlen, DDNS_ETOOBIG,
+			return ddns_err_set(err, errlen, DDNS_ETOOBIG,
 					 "store path %s is too long", dir);
 		if (lstat(file, &st) == 0 && (st.st_mode & S_IWOTH))
-			return open_fail(err, errlen, DDNS_EINVAL,
+			return ddns_err_set(err, errlen, DDNS_EINVAL,
 					 "store file %s is writable by "
 					 "everyone; refusing it (chmod o-w %s)",
 					 file, file);
 	}
 	/* FILE is lock.mdb now; a new store creates it in DIR. */
 	if (access(lstat(file, &st) == 0 ? file : dir, W_OK) != 0)
-		return open_fail(err, errlen, DDNS_EIO,
+		return ddns_err_set(err, errlen, DDNS_EIO,
 				 "store %s is not writable (%s): ddns needs to "
 				 "write its lock file even to read",
 				 dir, strerror(errno));
@@ -614,7 +598,7 @@ static int env_open(ddns_store *s, const char *dir, bool fresh,
 	if (!rc && !fresh && map_size > info.me_mapsize)
 		rc = mdb_env_set_mapsize(s->env, map_size);
 	if (rc)
-		return open_fail(err, errlen, lmdb_map(rc),
+		return ddns_err_set(err, errlen, ddns_lmdb_err(rc),
 				 "cannot open store %s: %s", dir,
 				 mdb_strerror(rc));
 	if (mdb_reader_check(s->env, &dead) == 0 && dead > 0)
@@ -714,7 +698,7 @@ static int check_version(ddns_store *s, const uint8_t *b, size_t len,
 	uint32_t found;
 
 	if (len != 4)
-		return open_fail(err, errlen, DDNS_ECORRUPT,
+		return ddns_err_set(err, errlen, DDNS_ECORRUPT,
 				 "store %s: schema version record is corrupt",
 				 dir);
 	found = store_get_u32(b);
@@ -722,14 +706,14 @@ static int check_version(ddns_store *s, const uint8_t *b, size_t len,
 	if (found == DDNS_SCHEMA_VERSION || (s->flags & DDNS_STORE_ANYVERSION))
 		return 0;
 	if (found > DDNS_SCHEMA_VERSION)
-		return open_fail(err, errlen, DDNS_EVERSION,
+		return ddns_err_set(err, errlen, DDNS_EVERSION,
 				 "store %s has schema version %u; this program "
 				 "needs version %u (upgrade ddns, see "
 				 "schema/README.md)",
 				 dir, (unsigned)found,
 				 (unsigned)DDNS_SCHEMA_VERSION);
 	/* never upgraded silently: the operator runs the migration */
-	return open_fail(err, errlen, DDNS_EVERSION,
+	return ddns_err_set(err, errlen, DDNS_EVERSION,
 			 "store %s has schema version %u; this program needs "
 			 "version %u (run 'ddnsctl migrate' with the daemons "
 			 "stopped, see schema/lmdb-v%u.md)",
@@ -747,7 +731,7 @@ static int check_schema(ddns_store *s, MDB_txn *txn, const char *dir, char *err,
 	if (rc == MDB_NOTFOUND && (s->flags & DDNS_STORE_CREATE)) {
 		rc = stamp_schema(s, txn);
 		if (rc == MDB_INCOMPATIBLE)
-			return open_fail(err, errlen, DDNS_ECORRUPT,
+			return ddns_err_set(err, errlen, DDNS_ECORRUPT,
 					 "store %s has data but no schema "
 					 "version; not a ddns store?",
 					 dir);
@@ -796,7 +780,7 @@ int ddns_store_open(ddns_store **out, const char *dir, unsigned flags,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!out || !dir || !dir[0])
-		return open_fail(err, errlen, DDNS_EINVAL,
+		return ddns_err_set(err, errlen, DDNS_EINVAL,
 				 "no store directory given");
 	*out = NULL;
 	if (flags & DDNS_STORE_RDONLY)
@@ -808,11 +792,11 @@ int ddns_store_open(ddns_store **out, const char *dir, unsigned flags,
 		return rc;
 	s = calloc(1, sizeof *s);
 	if (!s)
-		return open_fail(err, errlen, DDNS_ENOMEM, "out of memory");
+		return ddns_err_set(err, errlen, DDNS_ENOMEM, "out of memory");
 	s->flags = flags;
 	if (pthread_rwlock_init(&s->remap, NULL) != 0) {
 		free(s);
-		return open_fail(err, errlen, DDNS_ENOMEM, "out of memory");
+		return ddns_err_set(err, errlen, DDNS_ENOMEM, "out of memory");
 	}
 	s->remap_ready = true;
 	rc = env_open(s, dir, fresh, map_size, err, errlen);

@@ -55,6 +55,11 @@ int ddns_store_open(ddns_store **out, const char *dir, unsigned flags,
  * a handle across fork(): open the store again in the child. */
 void ddns_store_close(ddns_store *s);
 
+/* The DDNS_E* code of LMDB return code RC (0 for MDB_SUCCESS, DDNS_ESTORE
+ * for anything without a closer match): the one translation of LMDB's
+ * codes, also for the backend's own environment (rb_state.c). */
+int ddns_lmdb_err(int rc);
+
 /* Flush to disk.  Commits are already durable (LMDB's default sync mode),
  * so this matters only for a relaxed mode later; 0 for a RDONLY store. */
 int ddns_store_sync(ddns_store *s);
