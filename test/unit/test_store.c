@@ -1763,6 +1763,8 @@ static void grown_child(const char *dir, int go, int ready)
 	ddns_store_close(s);
 }
 
+static void grow_under(const char *base, const char *name, peer_fn child);
+
 /* ---- one handle, two threads (the updater's committer) ---------------- */
 
 struct holder {
@@ -1847,10 +1849,9 @@ static void grown_threads_child(const char *dir, int go, int ready)
 
 static void test_threads(const char *base)
 {
-	char dir[512], fqdn[DDNS_NAME_BUF];
+	char dir[512];
 	struct holder h = {.write = true, .fqdn = "by-thread.two.test"};
 	struct ddns_host host;
-	struct peer p;
 	pthread_t th;
 	uint32_t zid = 0;
 	ddns_store *s;
@@ -1881,31 +1882,15 @@ static void test_threads(const char *base)
 	ddns_store_close(s);
 
 	/* A map grown by another process while a thread reads. */
-	path_join(dir, sizeof dir, base, "grow2");
-	s = open_rw(dir, 256 * 1024);
-	CHECK_INT(add_zone(s, "grow2.test", &zid), 0);
-	ddns_store_close(s);
-	if (!peer_start(&p, grown_threads_child, dir)) {
-		CHECK(0);
-		return;
-	}
-	CHECK(pipe_read(p.ready[0], &c, 1) && c == 'r');
-	s = open_rw(dir, 16 * 1024 * 1024);
-	t = begin(s, true);
-	for (int i = 0; i < 3000; i++) {
-		snprintf(fqdn, sizeof fqdn, "h%04d.grow2.test", i);
-		host_init(&host, fqdn, zid);
-		CHECK_INT(ddns_host_add(t, &host), 0);
-	}
-	CHECK_INT(ddns_txn_commit(t), 0);
-	ddns_store_close(s);
-	CHECK(pipe_write(p.go[1], "c", 1));
-	peer_finish(&p);
+	grow_under(base, "grow2", grown_threads_child);
 }
 
-static void test_map_resized(const char *base)
+/* Make store BASE/NAME with zone NAME.test in a small map, run CHILD on it,
+ * and once CHILD is ready, grow the map to hold 3000 hosts and let CHILD
+ * go on ('c'): CHILD sees MDB_MAP_RESIZED. */
+static void grow_under(const char *base, const char *name, peer_fn child)
 {
-	char dir[512], fqdn[DDNS_NAME_BUF];
+	char dir[512], zone[64], fqdn[DDNS_NAME_BUF];
 	struct ddns_host h;
 	struct peer p;
 	uint32_t zid = 0;
@@ -1913,11 +1898,12 @@ static void test_map_resized(const char *base)
 	ddns_txn *t;
 	char c = 0;
 
-	path_join(dir, sizeof dir, base, "grow");
+	path_join(dir, sizeof dir, base, name);
+	snprintf(zone, sizeof zone, "%s.test", name);
 	s = open_rw(dir, 256 * 1024);
-	CHECK_INT(add_zone(s, "grow.test", &zid), 0);
+	CHECK_INT(add_zone(s, zone, &zid), 0);
 	ddns_store_close(s);
-	if (!peer_start(&p, grown_child, dir)) {
+	if (!peer_start(&p, child, dir)) {
 		CHECK(0);
 		return;
 	}
@@ -1925,7 +1911,7 @@ static void test_map_resized(const char *base)
 	s = open_rw(dir, 16 * 1024 * 1024);
 	t = begin(s, true);
 	for (int i = 0; i < 3000; i++) {
-		snprintf(fqdn, sizeof fqdn, "h%04d.grow.test", i);
+		snprintf(fqdn, sizeof fqdn, "h%04d.%s", i, zone);
 		host_init(&h, fqdn, zid);
 		CHECK_INT(ddns_host_add(t, &h), 0);
 	}
@@ -1933,6 +1919,11 @@ static void test_map_resized(const char *base)
 	CHECK(pipe_write(p.go[1], "c", 1));
 	peer_finish(&p);
 	ddns_store_close(s);
+}
+
+static void test_map_resized(const char *base)
+{
+	grow_under(base, "grow", grown_child);
 }
 
 /* Reset / renew within one process. */
