@@ -42,6 +42,11 @@ import time
 
 import benchlib
 
+# the NSD set-up of the system tests (test/system/secondaries.py)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'system'))
+import secondaries  # noqa: E402
+
 ZONE = benchlib.ZONE
 TARGET_SIZE = 100000
 TARGET_SECONDS = 30.0
@@ -82,27 +87,8 @@ def pdns_conf(d, port, kv):
 
 
 def nsd_conf(d, port, primary):
-    write(os.path.join(d, 'nsd.conf'), '''\
-server:
-  ip-address: 127.0.0.1@%(port)d
-  do-ip6: no
-  server-count: 1
-  username: ""
-  chroot: ""
-  database: ""
-  zonesdir: "%(d)s"
-  xfrdir: "%(d)s"
-  xfrdfile: "%(d)s/xfrd.state"
-  zonelistfile: "%(d)s/zone.list"
-  pidfile: "%(d)s/nsd.pid"
-  verbosity: 1
-remote-control:
-  control-enable: no
-zone:
-  name: %(zone)s
-  zonefile: "%(d)s/%(zone)s.zone"
-  request-xfr: AXFR 127.0.0.1@%(primary)d NOKEY
-''' % {'port': port, 'd': d, 'zone': ZONE, 'primary': primary})
+    write(os.path.join(d, 'nsd.conf'),
+          secondaries.nsd_conf_text(d, port, ZONE, primary))
 
 
 def dig_short(port, name, rtype):

@@ -82,12 +82,11 @@ class Secondary:
         return self.proc.tail(n) if self.proc else ''
 
 
-class Nsd(Secondary):
-    name = 'nsd'
-
-    def prepare(self):
-        d = self.dir
-        ddnstest.write_file(os.path.join(d, 'nsd.conf'), '''\
+def nsd_conf_text(d, port, zone, primary):
+    """nsd.conf of an NSD secondary for ZONE, all in directory D, on
+    127.0.0.1@PORT, transferring from (and notified by) 127.0.0.1@PRIMARY.
+    Also used by test/bench/axfr.py."""
+    return '''\
 server:
   ip-address: 127.0.0.1@%(port)d
   do-ip6: no
@@ -108,8 +107,16 @@ zone:
   zonefile: "%(d)s/%(zone)s.zone"
   allow-notify: 127.0.0.1 NOKEY
   request-xfr: AXFR 127.0.0.1@%(primary)d NOKEY
-''' % {'port': self.port, 'd': d, 'zone': self.zone,
-       'primary': self.primary_port})
+''' % {'port': port, 'd': d, 'zone': zone, 'primary': primary}
+
+
+class Nsd(Secondary):
+    name = 'nsd'
+
+    def prepare(self):
+        ddnstest.write_file(os.path.join(self.dir, 'nsd.conf'),
+                            nsd_conf_text(self.dir, self.port, self.zone,
+                                          self.primary_port))
 
     def argv(self):
         return [ddnstest.tool('nsd'), '-d', '-c',
