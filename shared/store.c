@@ -607,16 +607,16 @@ static int env_open(ddns_store *s, const char *dir, bool fresh,
 	return 0;
 }
 
-/* Begin an LMDB transaction, adopting a map grown by another process. */
+static int adopt_map(ddns_store *s);
+
+/* Begin an LMDB transaction, adopting a map grown by another process
+ * (opening only: no other transaction of the handle exists yet). */
 static int txn_begin_raw(ddns_store *s, unsigned flags, MDB_txn **out)
 {
 	int rc = mdb_txn_begin(s->env, NULL, flags, out);
 
-	if (rc == MDB_MAP_RESIZED) {
-		rc = mdb_env_set_mapsize(s->env, 0);
-		if (!rc)
-			rc = mdb_txn_begin(s->env, NULL, flags, out);
-	}
+	if (rc == MDB_MAP_RESIZED && (rc = adopt_map(s)) == 0)
+		rc = mdb_txn_begin(s->env, NULL, flags, out);
 	return rc;
 }
 
